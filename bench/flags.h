@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+
+#include "absl/flags/declare.h"
+
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(std::string, workload);
+ABSL_DECLARE_FLAG(std::string, approach);
+ABSL_DECLARE_FLAG(int, repetitions);
+ABSL_DECLARE_FLAG(std::string, out);
+ABSL_DECLARE_FLAG(long, socket_cap);

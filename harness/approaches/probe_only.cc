@@ -1,0 +1,56 @@
+#include "harness/approaches/probe_only.h"
+
+#include "absl/strings/str_cat.h"
+#include "sockbench_target.h"
+#include "harness/bpf_skeleton.h"
+#include "sk_storage_iter.skel.h"
+#include "sleepable_kfunc.skel.h"
+#include "sockhash_bucket.skel.h"
+
+namespace sockbench {
+
+SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
+SOCKBENCH_SKELETON_OPS(sk_storage_iter_bpf);
+SOCKBENCH_SKELETON_OPS(sleepable_kfunc_bpf);
+
+namespace {
+
+template <typename Skel>
+class ProbeOnlyDestroyer : public Destroyer {
+ public:
+  explicit ProbeOnlyDestroyer(const char* name) : name_(name) {}
+  const char* name() const override { return name_; }
+  // Loading the approach's own program is the test: the verifier (or libbpf's
+  // kfunc resolution) says whether this kernel can do it.
+  absl::Status Probe() override {
+    auto skel = BpfSkeleton<Skel>::OpenAndLoad();
+    return skel.ok() ? absl::OkStatus() : skel.status();
+  }
+  absl::Status Prepare(const FleetEnv&) override {
+    absl::Status st = Probe();
+    if (!st.ok()) return st;
+    return absl::UnimplementedError(absl::StrCat(
+        name_, ": the kernel accepts the program, but this sockbench has no destruction path "
+               "for it yet"));
+  }
+  absl::StatusOr<DestroyStats> Destroy(const Target&) override {
+    return absl::UnimplementedError(name_);
+  }
+
+ private:
+  const char* name_;
+};
+
+}  // namespace
+
+std::unique_ptr<Destroyer> MakeSockhashBucketDestroyer() {
+  return std::make_unique<ProbeOnlyDestroyer<sockhash_bucket_bpf>>("sockhash_bucket");
+}
+std::unique_ptr<Destroyer> MakeSkStorageIterDestroyer() {
+  return std::make_unique<ProbeOnlyDestroyer<sk_storage_iter_bpf>>("sk_storage_iter");
+}
+std::unique_ptr<Destroyer> MakeSleepableKfuncDestroyer() {
+  return std::make_unique<ProbeOnlyDestroyer<sleepable_kfunc_bpf>>("sleepable_kfunc");
+}
+
+}  // namespace sockbench

@@ -1,0 +1,46 @@
+// Shared by the iterator-driven approaches.
+#pragma once
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "harness/destroyer.h"
+#include "harness/endpoint.h"
+#include "sockbench_target.h"
+
+namespace sockbench {
+
+// Runs one iterator pass over the link: create the iterator fd in the
+// current namespace and read it to the end (the programs print nothing).
+absl::Status RunIterator(int link_fd);
+
+// Writes the target endpoints into a skeleton's .bss (see bpf/sb_match.bpf.h)
+// and zeroes its counters.
+template <typename Bss>
+absl::Status LoadTargetIntoBss(Bss* bss, const Target& target) {
+  if (target.endpoints.size() > SB_MAX_ENDPOINTS)
+    return absl::InvalidArgumentError("too many target endpoints");
+  std::memset(&bss->sb_counters, 0, sizeof(bss->sb_counters));
+  for (size_t i = 0; i < target.endpoints.size(); ++i) {
+    const Endpoint& e = target.endpoints[i];
+    auto& out = bss->sb_endpoints[i];
+    std::memset(&out, 0, sizeof(out));
+    out.family = AfOf(e.family);
+    out.port_be = e.port_be;
+    std::memcpy(out.addr_be, e.addr.data(), e.family == Family::kIpv4 ? 4 : 16);
+  }
+  bss->sb_n_endpoints = static_cast<__u32>(target.endpoints.size());
+  return absl::OkStatus();
+}
+
+inline DestroyStats StatsFromCounters(const sb_counters& c) {
+  DestroyStats s;
+  s.visited = c.visited;
+  s.matched = c.matched;
+  s.destroyed = c.destroyed;
+  s.failed = c.failed;
+  return s;
+}
+
+}  // namespace sockbench

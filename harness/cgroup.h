@@ -1,0 +1,34 @@
+// A cgroup v2 directory of sockbench's own, for its worker processes (cgroup
+// BPF programs attach here). Removed on destruction and on SIGINT/SIGTERM.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "harness/unique_fd.h"
+
+namespace sockbench {
+
+class ScopedCgroup {
+ public:
+  // Under $SOCKBENCH_CGROUP_ROOT, default /sys/fs/cgroup/unified.
+  static absl::StatusOr<ScopedCgroup> Create(const std::string& tag);
+  ScopedCgroup(ScopedCgroup&& o) noexcept : path_(std::move(o.path_)), fd_(std::move(o.fd_)) {
+    o.path_.clear();
+  }
+  ScopedCgroup& operator=(ScopedCgroup&&) = delete;
+  ~ScopedCgroup();
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  ScopedCgroup(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+};
+
+// Moves the calling process into the cgroup at `path`.
+absl::Status JoinCgroup(const std::string& path);
+
+}  // namespace sockbench

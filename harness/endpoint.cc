@@ -1,0 +1,82 @@
+#include "harness/endpoint.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace sockbench {
+
+const char* ProtoName(Proto p) { return p == Proto::kTcp ? "tcp" : "udp"; }
+const char* FamilyName(Family f) { return f == Family::kIpv4 ? "ipv4" : "ipv6"; }
+
+socklen_t Endpoint::ToSockaddr(sockaddr_storage* ss) const {
+  std::memset(ss, 0, sizeof(*ss));
+  if (family == Family::kIpv4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = port_be;
+    std::memcpy(&sin->sin_addr, addr.data(), 4);
+    return sizeof(*sin);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = port_be;
+  std::memcpy(&sin6->sin6_addr, addr.data(), 16);
+  return sizeof(*sin6);
+}
+
+Endpoint Endpoint::FromSockaddr(const sockaddr* sa) {
+  Endpoint e;
+  if (sa->sa_family == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
+    e.family = Family::kIpv4;
+    e.port_be = sin->sin_port;
+    std::memcpy(e.addr.data(), &sin->sin_addr, 4);
+  } else {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    e.family = Family::kIpv6;
+    e.port_be = sin6->sin6_port;
+    std::memcpy(e.addr.data(), &sin6->sin6_addr, 16);
+  }
+  return e;
+}
+
+std::string Endpoint::ToString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AfOf(family), addr.data(), buf, sizeof(buf));
+  return family == Family::kIpv4 ? absl::StrFormat("%s:%d", buf, ntohs(port_be))
+                                 : absl::StrFormat("[%s]:%d", buf, ntohs(port_be));
+}
+
+// IPv4: 127.0.1.(1+i) is local on lo in every namespace without any setup.
+// IPv6: fd00:5b::(1+i)/128 is added to lo by the namespace setup.
+Endpoint BackendAddress(int i, Family family) {
+  Endpoint e;
+  e.family = family;
+  if (family == Family::kIpv4) {
+    e.addr[0] = 127;
+    e.addr[1] = 0;
+    e.addr[2] = static_cast<uint8_t>(1 + (i + 1) / 256);
+    e.addr[3] = static_cast<uint8_t>((i + 1) % 256);
+  } else {
+    e.addr[0] = 0xfd;
+    e.addr[1] = 0x00;
+    e.addr[2] = 0x00;
+    e.addr[3] = 0x5b;
+    e.addr[14] = static_cast<uint8_t>((i + 1) >> 8);
+    e.addr[15] = static_cast<uint8_t>((i + 1) & 0xff);
+  }
+  return e;
+}
+
+int BackendAddressCount(int backends) { return (backends + 1) / 2; }
+
+Endpoint BackendEndpoint(int backend, Family family) {
+  Endpoint e = BackendAddress(backend / 2, family);
+  e.port_be = htons(static_cast<uint16_t>(8000 + backend % 2));
+  return e;
+}
+
+}  // namespace sockbench

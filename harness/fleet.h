@@ -1,0 +1,63 @@
+// A scenario's sockets, held by long-lived worker processes (forked, never
+// exec'd: an exec costs ~60 ms under TCG). Non-target sockets live for the
+// whole scenario; targets are re-created before every repetition.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "harness/endpoint.h"
+#include "harness/fleet_plan.h"
+#include "harness/netns.h"
+#include "harness/worker_protocol.h"
+
+namespace sockbench {
+
+struct VerifyResult {
+  VerifyCounts counts;
+  std::string first_problem;  // empty when every socket was as expected
+  bool ok(long expected_targets) const {
+    return counts.missed == 0 && counts.extra == 0 && counts.targets == expected_targets &&
+           counts.destroyed == expected_targets;
+  }
+};
+
+using ProgressFn = std::function<void(long done, long total)>;
+
+class Fleet {
+ public:
+  // `cgroup_path` may be empty (workers stay in sockbench's cgroup).
+  static absl::StatusOr<std::unique_ptr<Fleet>> Build(const FleetPlan& plan,
+                                                      const NetnsSet& netns,
+                                                      const std::string& cgroup_path,
+                                                      const ProgressFn& progress = nullptr);
+  ~Fleet();
+
+  absl::Status RecreateTargets();
+  absl::StatusOr<VerifyResult> Verify();
+
+  const FleetPlan& plan() const { return plan_; }
+  const std::vector<pid_t>& worker_pids() const { return pids_; }
+  // Backend 0, both families, both protocols, every namespace of the fleet.
+  Target DyingBackend(const NetnsSet& netns) const;
+
+ private:
+  explicit Fleet(const FleetPlan& plan) : plan_(plan) {}
+  absl::StatusOr<std::vector<WorkerReply>> Command(WorkerCmd cmd,
+                                                   const ProgressFn& progress = nullptr,
+                                                   long total = 0);
+  void Stop();
+
+  FleetPlan plan_;
+  std::vector<pid_t> pids_;
+  std::vector<int> control_;
+  std::atomic<long>* progress_ = nullptr;  // one counter per worker, shared
+};
+
+}  // namespace sockbench

@@ -1,0 +1,199 @@
+#include "harness/workload.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+
+namespace sockbench {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxNamespaces = 8192;
+constexpr long kMaxSockets = 4'000'000;
+constexpr int kMaxBackends = 1000;
+
+const char* const kComboNames[kCombos] = {"tcp_ipv4", "tcp_ipv6", "udp_ipv4", "udp_ipv6"};
+
+class FieldError {
+ public:
+  explicit FieldError(std::string source) : source_(std::move(source)) {}
+  absl::Status operator()(const std::string& field, const std::string& what) const {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("workload %s: field '%s': %s", source_, field, what));
+  }
+
+ private:
+  std::string source_;
+};
+
+absl::Status CheckKnownFields(const json& obj, const std::vector<std::string>& known,
+                              const std::string& prefix, const FieldError& err) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = false;
+    for (const auto& k : known) ok |= (k == it.key());
+    if (!ok)
+      return err(prefix + it.key(),
+                 absl::StrCat("unknown field (known: ", absl::StrJoin(known, ", "), ")"));
+  }
+  return absl::OkStatus();
+}
+
+// An integer in [lo, hi], or a non-empty list of them (a sweep axis).
+absl::StatusOr<std::vector<long>> IntAxis(const json& v, const std::string& field, long lo,
+                                          long hi, const FieldError& err) {
+  std::string want = absl::StrFormat("must be an integer from %d to %d, or a non-empty list of them", lo, hi);
+  std::vector<long> out;
+  auto one = [&](const json& x) -> bool {
+    if (!x.is_number_integer()) return false;
+    long n = x.get<long>();
+    if (n < lo || n > hi) return false;
+    out.push_back(n);
+    return true;
+  };
+  if (v.is_array()) {
+    if (v.empty()) return err(field, want);
+    for (const auto& x : v)
+      if (!one(x)) return err(field, absl::StrCat(want, "; got ", x.dump()));
+  } else if (!one(v)) {
+    return err(field, absl::StrCat(want, "; got ", v.dump()));
+  }
+  return out;
+}
+
+absl::StatusOr<long> OneInt(const json& v, const std::string& field, long lo, long hi,
+                            const FieldError& err) {
+  if (!v.is_number_integer() || v.get<long>() < lo || v.get<long>() > hi)
+    return err(field, absl::StrFormat("must be an integer from %d to %d; got %s", lo, hi, v.dump()));
+  return v.get<long>();
+}
+
+}  // namespace
+
+const char* ComboName(int combo) { return kComboNames[combo]; }
+
+std::string Scenario::Label() const {
+  return absl::StrFormat("netns:%d/sockets:%d/targets:%dx%d", namespaces, sockets,
+                         targets_per_netns, target_namespaces);
+}
+
+absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::string& source) {
+  FieldError err(source);
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded())
+    return absl::InvalidArgumentError(absl::StrFormat("workload %s: not valid JSON", source));
+  if (!doc.is_object())
+    return absl::InvalidArgumentError(absl::StrFormat("workload %s: must be a JSON object", source));
+
+  auto st = CheckKnownFields(doc, {"name", "description", "namespaces", "sockets", "mix",
+                                   "backends", "targets", "repetitions"},
+                             "", err);
+  if (!st.ok()) return st;
+
+  Workload w;
+  w.path = source;
+  for (const char* req : {"name", "namespaces", "sockets", "targets"})
+    if (!doc.contains(req)) return err(req, "required field is missing");
+  if (!doc["name"].is_string() || doc["name"].get<std::string>().empty())
+    return err("name", "must be a non-empty string");
+  w.name = doc["name"].get<std::string>();
+  for (char c : w.name)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      return err("name", "may hold only letters, digits, '-' and '_'");
+  if (doc.contains("description")) {
+    if (!doc["description"].is_string()) return err("description", "must be a string");
+    w.description = doc["description"].get<std::string>();
+  }
+  if (doc.contains("repetitions")) {
+    auto r = OneInt(doc["repetitions"], "repetitions", 1, 10000, err);
+    if (!r.ok()) return r.status();
+    w.repetitions = static_cast<int>(*r);
+  }
+
+  auto ns_axis = IntAxis(doc["namespaces"], "namespaces", 1, kMaxNamespaces, err);
+  if (!ns_axis.ok()) return ns_axis.status();
+  auto sock_axis = IntAxis(doc["sockets"], "sockets", 1, kMaxSockets, err);
+  if (!sock_axis.ok()) return sock_axis.status();
+
+  Scenario base;
+  base.workload = w.name;
+  if (doc.contains("backends")) {
+    auto b = OneInt(doc["backends"], "backends", 1, kMaxBackends, err);
+    if (!b.ok()) return b.status();
+    base.backends = static_cast<int>(*b);
+  }
+  if (doc.contains("mix")) {
+    const json& mix = doc["mix"];
+    if (!mix.is_object() || mix.empty())
+      return err("mix", "must be an object of weights, e.g. {\"udp_ipv4\": 1}");
+    st = CheckKnownFields(mix, {kComboNames[0], kComboNames[1], kComboNames[2], kComboNames[3]},
+                          "mix.", err);
+    if (!st.ok()) return st;
+    base.mix = {0, 0, 0, 0};
+    double sum = 0;
+    for (int c = 0; c < kCombos; ++c) {
+      if (!mix.contains(kComboNames[c])) continue;
+      const json& v = mix[kComboNames[c]];
+      if (!v.is_number() || v.get<double>() < 0)
+        return err(absl::StrCat("mix.", kComboNames[c]), "must be a number >= 0");
+      base.mix[c] = v.get<double>();
+      sum += base.mix[c];
+    }
+    if (sum <= 0) return err("mix", "at least one weight must be > 0");
+  }
+
+  const json& t = doc["targets"];
+  if (!t.is_object()) return err("targets", "must be an object {\"per_netns\": N, \"namespaces\": M|\"all\"}");
+  st = CheckKnownFields(t, {"per_netns", "namespaces"}, "targets.", err);
+  if (!st.ok()) return st;
+  if (!t.contains("per_netns")) return err("targets.per_netns", "required field is missing");
+  auto per_axis = IntAxis(t["per_netns"], "targets.per_netns", 1, kMaxSockets, err);
+  if (!per_axis.ok()) return per_axis.status();
+  // 0 stands for "all namespaces of the scenario".
+  std::vector<long> tns_axis = {0};
+  if (t.contains("namespaces") && !(t["namespaces"].is_string() && t["namespaces"] == "all")) {
+    if (t["namespaces"].is_string())
+      return err("targets.namespaces", "must be \"all\", an integer >= 1 or a list of them");
+    auto a = IntAxis(t["namespaces"], "targets.namespaces", 1, kMaxNamespaces, err);
+    if (!a.ok()) return a.status();
+    tns_axis = *a;
+  }
+
+  for (long ns : *ns_axis)
+    for (long socks : *sock_axis)
+      for (long per : *per_axis)
+        for (long tns : tns_axis) {
+          Scenario s = base;
+          s.namespaces = static_cast<int>(ns);
+          s.sockets = socks;
+          s.targets_per_netns = static_cast<int>(per);
+          s.target_namespaces = static_cast<int>(tns == 0 ? ns : tns);
+          if (s.target_namespaces > s.namespaces)
+            return err("targets.namespaces",
+                       absl::StrFormat("%d target namespaces but the scenario has only %d namespaces",
+                                       s.target_namespaces, s.namespaces));
+          if (s.targets() > s.sockets)
+            return err("targets.per_netns",
+                       absl::StrFormat("%d targets (%d x %d namespaces) exceed the %d sockets of scenario %s",
+                                       s.targets(), s.targets_per_netns, s.target_namespaces,
+                                       s.sockets, s.Label()));
+          if (s.targets() < s.sockets && s.backends < 2)
+            return err("backends", "must be >= 2: sockets that are not targets need a backend that stays alive");
+          w.scenarios.push_back(s);
+        }
+  return w;
+}
+
+absl::StatusOr<Workload> LoadWorkload(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrFormat("workload %s: cannot open file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseWorkload(ss.str(), path);
+}
+
+}  // namespace sockbench

@@ -1,0 +1,43 @@
+// Workload files (schema: docs/workloads.md). Everything is validated before
+// anything is created: a bad file yields one error naming the field.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sockbench {
+
+// Weights of the four socket kinds, in ComboIndex order.
+constexpr int kCombos = 4;  // tcp_ipv4, tcp_ipv6, udp_ipv4, udp_ipv6
+const char* ComboName(int combo);
+
+struct Scenario {
+  std::string workload;       // workload name
+  int namespaces = 1;
+  long sockets = 1;           // client sockets in the whole fleet
+  int targets_per_netns = 1;  // sockets to the dying backend per target netns
+  int target_namespaces = 1;  // namespaces that hold targets
+  int backends = 4;           // per namespace; backend 0 dies
+  std::array<double, kCombos> mix{1, 1, 1, 1};
+
+  long targets() const { return static_cast<long>(targets_per_netns) * target_namespaces; }
+  // Stable, human- and dashboard-readable: "netns:256/sockets:65536/targets:4x64".
+  std::string Label() const;
+};
+
+struct Workload {
+  std::string name;
+  std::string description;
+  std::string path;
+  int repetitions = 5;
+  std::vector<Scenario> scenarios;  // the sweep, expanded
+};
+
+absl::StatusOr<Workload> ParseWorkload(const std::string& json_text,
+                                       const std::string& source_name);
+absl::StatusOr<Workload> LoadWorkload(const std::string& path);
+
+}  // namespace sockbench
