@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (cmd != "probe" && cmd != "run") {
-    std::fprintf(stderr, "sockbench: unknown command '%s'\n%s\n", cmd.c_str(), kUsage);
+    std::fprintf(stderr, "sockbench: unknown command '%s' (commands: probe, run; see sockbench --help)\n",
+                 cmd.c_str());
     return 2;
   }
   if (geteuid() != 0) {

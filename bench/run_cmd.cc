@@ -237,6 +237,7 @@ int RunCommand() {
                       {"setup_seconds", setup}, {"before", mem_before}, {"after", mem_after}});
     std::printf("scenario %s: %d namespaces, %ld sockets, %d workers, built in %.2f s\n",
                 s.Label().c_str(), s.namespaces, s.sockets, plan.workers(), setup);
+    std::fflush(stdout);  // tests and wrappers wait for this line
 
     ScenarioRun run{&s, fleet->get(), (*fleet)->DyingBackend(*netns), setup};
     for (auto& slot : slots) {

@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 
 #include <cstdarg>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -43,7 +44,12 @@ void InstallLibbpfLogger() {
   libbpf_set_print(Collect);
 }
 
-void ClearLibbpfLog() { t_log.clear(); }
+void ClearLibbpfLog() {
+  // Every capture starts here, so whoever loads BPF gets the logger.
+  static std::once_flag once;
+  std::call_once(once, InstallLibbpfLogger);
+  t_log.clear();
+}
 std::string LibbpfLog() { return t_log; }
 
 std::string LibbpfReason() {

@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Plot sockbench results: destruction time vs sockets and vs namespaces.
+
+Reads one or more result JSON files (Google Benchmark format written by
+`sockbench run`), and draws, per approach, the median destruction time of each
+scenario with min-max whiskers on log-log axes. Files from different kernels
+(host vs patched VM) are drawn side by side in one figure, one panel each, so
+timings are only ever compared within one kernel and VM mode.
+
+Run with Debian's interpreter (python3-matplotlib): /usr/bin/python3 plots/plot.py
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+APPROACH_STYLE = {
+    "sock_diag": ("tab:gray", "s"),
+    "iter_per_netns": ("tab:blue", "o"),
+    "iter_all_netns": ("tab:green", "^"),
+    "sockhash_bucket": ("tab:red", "D"),
+    "sk_storage_iter": ("tab:purple", "v"),
+    "sleepable_kfunc": ("tab:orange", "P"),
+}
+NAME_RE = re.compile(r"^destroy/(?P<approach>[^/]+)/netns:(?P<netns>\d+)/sockets:(?P<sockets>\d+)/targets:(?P<per>\d+)x(?P<tns>\d+)")
+
+
+def load(path):
+    """-> (context, {(approach, netns, sockets, targets): [times in ms]}, errors)"""
+    with open(path) as f:
+        doc = json.load(f)
+    series = collections.defaultdict(list)
+    errors = {}
+    for b in doc.get("benchmarks", []):
+        m = NAME_RE.match(b.get("name", ""))
+        if not m or b.get("run_type") != "iteration":
+            continue
+        key = (m["approach"], int(m["netns"]), int(m["sockets"]), int(m["per"]) * int(m["tns"]))
+        if b.get("error_occurred"):
+            errors[m["approach"]] = b.get("error_message", "")
+            continue
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ms")]
+        series[key].append(b["real_time"] * scale)
+    return doc.get("context", {}), series, errors
+
+
+def panel_title(ctx):
+    vm = ctx.get("vm", "none")
+    mode = "host" if vm == "none" else f"VM ({vm}{', emulated' if vm == 'tcg' else ''})"
+    patch = ctx.get("patchset", "none")
+    return f"{ctx.get('kernel_release', '?')} — {mode}\npatchset: {patch if len(patch) < 40 else patch[:37] + '...'}"
+
+
+def draw(ax, series, xaxis, fixed_label):
+    """One line per approach; x = sockets or netns, other scenario fields fixed."""
+    by_approach = collections.defaultdict(list)
+    for (approach, netns, sockets, targets), times in series.items():
+        x = sockets if xaxis == "sockets" else netns
+        times = sorted(times)
+        median = times[len(times) // 2]
+        by_approach[approach].append((x, median, times[0], times[-1]))
+    drawn = 0
+    for approach, pts in sorted(by_approach.items()):
+        xs = sorted({p[0] for p in pts})
+        if len(xs) < 2:
+            continue
+        pts.sort()
+        color, marker = APPROACH_STYLE.get(approach, ("black", "x"))
+        x = [p[0] for p in pts]
+        y = [p[1] for p in pts]
+        yerr = [[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]]
+        ax.errorbar(x, y, yerr=yerr, label=approach, color=color, marker=marker, capsize=3)
+        drawn += 1
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("sockets in the fleet" if xaxis == "sockets" else "network namespaces")
+    ax.set_ylabel("destruction time, median (ms)")
+    ax.grid(True, which="both", alpha=0.3)
+    if fixed_label:
+        ax.text(0.02, 0.98, fixed_label, transform=ax.transAxes, va="top", fontsize=8)
+    return drawn
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results", nargs="+", help="sockbench result JSON files")
+    ap.add_argument("--out-dir", default="plots/out", help="where PNG and SVG files go")
+    ap.add_argument("--title", default="", help="figure title prefix")
+    args = ap.parse_args()
+
+    loaded = [(p, *load(p)) for p in args.results]
+    os.makedirs(args.out_dir, exist_ok=True)
+    written = []
+    for xaxis in ("sockets", "netns"):
+        fig, axes = plt.subplots(1, len(loaded), figsize=(6.4 * len(loaded), 4.8), squeeze=False)
+        total = 0
+        for ax, (path, ctx, series, errors) in zip(axes[0], loaded):
+            fixed = ""
+            if errors:
+                fixed = "unsupported here: " + ", ".join(sorted(errors))
+            total += draw(ax, series, xaxis, fixed)
+            ax.set_title(panel_title(ctx), fontsize=9)
+            ax.legend(fontsize=8, loc="lower right")
+        if total == 0:
+            plt.close(fig)
+            continue  # this sweep does not vary along this axis
+        workload = loaded[0][1].get("workload", "")
+        fig.suptitle(f"{args.title}{workload}: time to destroy the dying backend's sockets vs {xaxis}")
+        fig.tight_layout()
+        for ext in ("png", "svg"):
+            out = os.path.join(args.out_dir, f"{workload}-vs-{xaxis}.{ext}")
+            fig.savefig(out, dpi=130)
+            written.append(out)
+        plt.close(fig)
+    if not written:
+        print("plot.py: no scenario axis varies in these results (one scenario each): no plot drawn")
+    for w in written:
+        print(w)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+// The fleet and its verification, on the real kernel: verification must see
+// a miss when nothing was destroyed and an extra when too much was, or none
+// of sockbench's "verified" numbers would mean anything.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "harness/cgroup.h"
+#include "harness/fleet.h"
+#include "harness/registry.h"
+
+namespace sockbench {
+namespace {
+
+struct Rig {
+  FleetPlan plan;
+  NetnsSet netns;
+  std::unique_ptr<Fleet> fleet;
+};
+
+std::unique_ptr<Rig> MakeRig(int ns, long sockets, int per, int tns) {
+  Scenario s;
+  s.namespaces = ns;
+  s.sockets = sockets;
+  s.targets_per_netns = per;
+  s.target_namespaces = tns;
+  auto plan = FleetPlan::Make(s, WorkerFdCapacity());
+  EXPECT_TRUE(plan.ok());
+  auto netns = NetnsSet::Create(ns, {plan->ipv6_addresses()});
+  EXPECT_TRUE(netns.ok()) << netns.status();
+  auto rig = std::make_unique<Rig>(Rig{std::move(*plan), std::move(*netns), nullptr});
+  auto fleet = Fleet::Build(rig->plan, rig->netns, "");
+  EXPECT_TRUE(fleet.ok()) << fleet.status();
+  rig->fleet = std::move(*fleet);
+  return rig;
+}
+
+TEST(Fleet, VerificationSeesEveryTargetMissedWhenNothingWasDestroyed) {
+  auto rig = MakeRig(3, 120, 4, 2);
+  auto v = rig->fleet->Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->counts.targets, 8);
+  EXPECT_EQ(v->counts.missed, 8);
+  EXPECT_EQ(v->counts.destroyed, 0);
+  EXPECT_EQ(v->counts.extra, 0);
+  EXPECT_EQ(v->counts.intact, 120 - 8);
+  EXPECT_FALSE(v->ok(8));
+  EXPECT_NE(v->first_problem.find("target not destroyed"), std::string::npos);
+}
+
+TEST(Fleet, EachSupportedApproachDestroysExactlyTheTargetsAcrossRecreation) {
+  auto rig = MakeRig(4, 200, 4, 3);
+  for (const auto& name : ApproachNames()) {
+    auto d = MakeDestroyer(name);
+    if (!d->Probe().ok()) continue;
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
+    for (int rep = 0; rep < 2; ++rep) {
+      ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
+      auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      auto v = rig->fleet->Verify();
+      ASSERT_TRUE(v.ok());
+      EXPECT_TRUE(v->ok(12)) << v->first_problem;
+      EXPECT_EQ(v->counts.destroyed, 12);
+      EXPECT_EQ(v->counts.extra, 0);
+      EXPECT_EQ(v->counts.intact, 200 - 12);
+      // 12 targets over four kinds: 6 TCP, each peer reset by the kernel.
+      EXPECT_EQ(v->counts.peer_reset, 6);
+      EXPECT_EQ(stats->destroyed, 12u);
+    }
+    d->Release();
+  }
+}
+
+TEST(Fleet, VerificationSeesExtrasWhenALiveBackendIsDestroyedToo) {
+  auto rig = MakeRig(2, 100, 2, 2);
+  auto d = MakeDestroyer("sock_diag");
+  ASSERT_TRUE(d->Probe().ok());
+  Target t = rig->fleet->DyingBackend(rig->netns);
+  t.endpoints.push_back(BackendEndpoint(1, Family::kIpv4));  // a backend that is alive
+  ASSERT_TRUE(d->Destroy(t).ok());
+  auto v = rig->fleet->Verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_GT(v->counts.extra, 0);
+  EXPECT_FALSE(v->ok(4));
+}
+
+TEST(Fleet, WorkersRunInTheGivenCgroupAndGoAway) {
+  auto cg = ScopedCgroup::Create("test");
+  ASSERT_TRUE(cg.ok()) << cg.status();
+  Scenario s;
+  s.namespaces = 2;
+  s.sockets = 10;
+  s.targets_per_netns = 1;
+  s.target_namespaces = 1;
+  auto plan = FleetPlan::Make(s, WorkerFdCapacity());
+  auto netns = NetnsSet::Create(2, {plan->ipv6_addresses()});
+  ASSERT_TRUE(netns.ok());
+  std::vector<pid_t> pids;
+  {
+    auto fleet = Fleet::Build(*plan, *netns, cg->path());
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    pids = (*fleet)->worker_pids();
+    std::ifstream procs(cg->path() + "/cgroup.procs");
+    std::vector<pid_t> in;
+    pid_t p;
+    while (procs >> p) in.push_back(p);
+    std::sort(in.begin(), in.end());
+    std::sort(pids.begin(), pids.end());
+    EXPECT_EQ(in, pids);
+  }
+  for (pid_t p : pids) EXPECT_NE(kill(p, 0), 0) << "worker " << p << " survived";
+}
+
+}  // namespace
+}  // namespace sockbench
