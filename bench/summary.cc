@@ -40,19 +40,19 @@ int PrintSummary(const nlohmann::json& doc) {
     if (r.median < 0) r.median = t;  // one repetition: no aggregates
   }
   int failures = 0;
-  std::printf("\n%-62s %12s %12s %7s %12s  %s\n", "benchmark", "median ms", "min ms", "cv %",
+  std::printf("\n%-90s %12s %12s %7s %12s  %s\n", "benchmark", "median ms", "min ms", "cv %",
               "visited", "verified");
   for (const auto& name : order) {
     const Row& r = rows.at(name);
     if (r.ok == 0) {
       bool unsupported = absl::StartsWith(r.error, "unsupported");
       if (!unsupported) failures++;
-      std::printf("%-62s %12s %12s %7s %12s  %s\n", name.c_str(), "-", "-", "-", "-",
+      std::printf("%-90s %12s %12s %7s %12s  %s\n", name.c_str(), "-", "-", "-", "-",
                   r.error.c_str());
       continue;
     }
     if (r.failed) failures++;
-    std::printf("%-62s %12.3f %12.3f %7.1f %12.0f  %s\n", name.c_str(), r.median, r.min,
+    std::printf("%-90s %12.3f %12.3f %7.1f %12.0f  %s\n", name.c_str(), r.median, r.min,
                 r.cv >= 0 ? r.cv * 100 : 0.0, r.visited,
                 r.failed ? ("FAILED: " + r.error).c_str() : "ok, every repetition");
   }

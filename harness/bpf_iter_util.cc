@@ -1,12 +1,47 @@
 #include "harness/bpf_iter_util.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include "harness/libbpf_log.h"
 #include "harness/status.h"
 #include "harness/unique_fd.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
 namespace sockbench {
+
+absl::StatusOr<IterLinks> IterLinks::Attach(bpf_program* tcp, bpf_program* udp) {
+  IterLinks links;
+  ClearLibbpfLog();
+  links.tcp_ = bpf_program__attach_iter(tcp, nullptr);
+  if (!links.tcp_)
+    return ErrnoStatus(absl::StrCat("attach ", bpf_program__section_name(tcp), ": ", LibbpfReason()));
+  links.udp_ = bpf_program__attach_iter(udp, nullptr);
+  if (!links.udp_)
+    return ErrnoStatus(absl::StrCat("attach ", bpf_program__section_name(udp), ": ", LibbpfReason()));
+  return links;
+}
+
+IterLinks::IterLinks(IterLinks&& o) noexcept
+    : tcp_(std::exchange(o.tcp_, nullptr)), udp_(std::exchange(o.udp_, nullptr)) {}
+
+IterLinks::~IterLinks() {
+  bpf_link__destroy(tcp_);
+  bpf_link__destroy(udp_);
+}
+
+int IterLinks::tcp_fd() const { return bpf_link__fd(tcp_); }
+int IterLinks::udp_fd() const { return bpf_link__fd(udp_); }
+
+absl::Status IterLinks::Run(const Target& target) const {
+  if (target.tcp) SB_RETURN_IF_ERROR(RunIterator(tcp_fd()));
+  if (target.udp) SB_RETURN_IF_ERROR(RunIterator(udp_fd()));
+  return absl::OkStatus();
+}
 
 absl::Status RunIterator(int link_fd) {
   UniqueFd it(bpf_iter_create(link_fd));

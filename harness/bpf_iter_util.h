@@ -1,6 +1,8 @@
 // Shared by the iterator-driven approaches.
 #pragma once
 
+#include <bpf/libbpf.h>
+
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -10,6 +12,24 @@
 #include "sockbench_target.h"
 
 namespace sockbench {
+
+// The tcp and udp iterator links of one approach, detached on destruction.
+class IterLinks {
+ public:
+  static absl::StatusOr<IterLinks> Attach(bpf_program* tcp, bpf_program* udp);
+  IterLinks(IterLinks&& o) noexcept;
+  IterLinks& operator=(IterLinks&&) = delete;
+  ~IterLinks();
+  int tcp_fd() const;
+  int udp_fd() const;
+  // One pass of each protocol the target names, in the current namespace.
+  absl::Status Run(const Target& target) const;
+
+ private:
+  IterLinks() = default;
+  bpf_link* tcp_ = nullptr;
+  bpf_link* udp_ = nullptr;
+};
 
 // Runs one iterator pass over the link: create the iterator fd in the
 // current namespace and read it to the end (the programs print nothing).

@@ -1,6 +1,7 @@
 #include "harness/worker.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 
 namespace sockbench {
 namespace {
+
+constexpr int kAcceptTimeoutMs = 10000;
 
 struct Client {
   int fd;
@@ -94,6 +97,14 @@ absl::Status Worker::Connect(Client* c) {
                                        ep.ToString(), c->netns));
   c->peer_fd = -1;
   if (c->proto == Proto::kTcp) {
+    // Bounded: a lost handshake must fail the build loudly, not hang it.
+    pollfd p{server, POLLIN, 0};
+    int n = poll(&p, 1, kAcceptTimeoutMs);
+    if (n == 0)
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "accept on %s in netns %d: no connection queued after %d ms", ep.ToString(), c->netns,
+          kAcceptTimeoutMs));
+    if (n < 0) return ErrnoStatus("poll listener");
     c->peer_fd = accept4(server, nullptr, nullptr, SOCK_CLOEXEC);
     if (c->peer_fd < 0) return ErrnoStatus("accept");
   }

@@ -107,7 +107,8 @@ def main():
                 fixed = "unsupported here: " + ", ".join(sorted(errors))
             total += draw(ax, series, xaxis, fixed)
             ax.set_title(panel_title(ctx), fontsize=9)
-            ax.legend(fontsize=8, loc="lower right")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8, loc="lower right")
         if total == 0:
             plt.close(fig)
             continue  # this sweep does not vary along this axis

@@ -13,15 +13,9 @@ namespace sockbench {
 SOCKBENCH_SKELETON_OPS(iter_all_netns_bpf);
 
 struct IterAllNetnsDestroyer::State {
-  explicit State(BpfSkeleton<iter_all_netns_bpf> s) : skel(std::move(s)) {}
   BpfSkeleton<iter_all_netns_bpf> skel;
-  bpf_link* tcp = nullptr;
-  bpf_link* udp = nullptr;
+  IterLinks links;
   std::vector<uint64_t> loaded_cookies;
-  ~State() {
-    bpf_link__destroy(tcp);
-    bpf_link__destroy(udp);
-  }
 };
 
 IterAllNetnsDestroyer::IterAllNetnsDestroyer() = default;
@@ -29,15 +23,11 @@ IterAllNetnsDestroyer::~IterAllNetnsDestroyer() = default;
 
 absl::Status IterAllNetnsDestroyer::Prepare(const FleetEnv&) {
   SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<iter_all_netns_bpf>::OpenAndLoad());
-  auto st = std::make_unique<State>(std::move(skel));
-  ClearLibbpfLog();
   // The kernel refuses these links to callers without CAP_NET_ADMIN in the
   // initial user namespace, or outside the initial network namespace.
-  st->tcp = bpf_program__attach_iter(st->skel->progs.destroy_tcp_all, nullptr);
-  if (!st->tcp) return ErrnoStatus("attach iter/tcp_all_netns: " + LibbpfReason());
-  st->udp = bpf_program__attach_iter(st->skel->progs.destroy_udp_all, nullptr);
-  if (!st->udp) return ErrnoStatus("attach iter/udp_all_netns: " + LibbpfReason());
-  state_ = std::move(st);
+  SB_ASSIGN_OR_RETURN(IterLinks links,
+                      IterLinks::Attach(skel->progs.destroy_tcp_all, skel->progs.destroy_udp_all));
+  state_.reset(new State{std::move(skel), std::move(links)});
   return absl::OkStatus();
 }
 
@@ -61,8 +51,7 @@ absl::StatusOr<DestroyStats> IterAllNetnsDestroyer::Destroy(const Target& target
       if (bpf_map_update_elem(map, &c, &one, BPF_ANY) < 0) return ErrnoStatus("netns filter map");
     state_->loaded_cookies = target.netns_cookies;
   }
-  if (target.tcp) SB_RETURN_IF_ERROR(RunIterator(bpf_link__fd(state_->tcp)));
-  if (target.udp) SB_RETURN_IF_ERROR(RunIterator(bpf_link__fd(state_->udp)));
+  SB_RETURN_IF_ERROR(state_->links.Run(target));
   return StatsFromCounters(state_->skel->bss->sb_counters);
 }
 

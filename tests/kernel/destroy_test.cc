@@ -5,6 +5,7 @@
 // did not ask for all survive.
 #include <errno.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,7 +44,12 @@ class Namespace {
     Conn c;
     c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
     EXPECT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-    if (proto == Proto::kTcp) c.peer.reset(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (proto == Proto::kTcp) {
+      pollfd p{server.get(), POLLIN, 0};
+      EXPECT_EQ(poll(&p, 1, 10000), 1) << "no connection queued on " << ep.ToString();
+      c.peer.reset(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      EXPECT_TRUE(c.peer.valid());
+    }
     servers_.push_back(std::move(server));
     return c;
   }

@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""Markdown tables from sockbench result files, for docs/results.md.
+
+  results_table.py results/x.json            per-scenario medians, one column per approach
+  results_table.py --rfc results/rfc.json    the same beside the RFC's published per-netns column
+"""
+import argparse
+import collections
+import json
+import re
+import sys
+
+NAME_RE = re.compile(r"^destroy/(?P<approach>[^/]+)/(?P<scenario>netns:\d+/sockets:(?P<sockets>\d+)/targets:\d+x\d+)")
+# RFC "bpf: Efficient socket destruction" (2025-09-09): 100 netns, per-netns
+# iterators, AMD Ryzen 9 9900X, milliseconds by total UDP sockets.
+RFC_PER_NETNS_MS = {100: 6.35, 1000: 4.03, 10000: 20.0, 100000: 103.0, 1000000: 9380.0}
+RFC_SOCKHASH_MS = (0.040, 0.054)
+
+
+def medians(doc):
+    unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    runs = collections.defaultdict(list)
+    errors = {}
+    for b in doc["benchmarks"]:
+        m = NAME_RE.match(b["name"])
+        if not m or b.get("run_type") != "iteration":
+            continue
+        key = (m["scenario"], m["approach"])
+        if b.get("error_occurred"):
+            errors[key] = b.get("error_message", "")
+        else:
+            runs[key].append(b["real_time"] * unit[b.get("time_unit", "ms")])
+    out = {}
+    for key, ts in runs.items():
+        ts.sort()
+        cv = 0.0
+        if len(ts) > 1:
+            mean = sum(ts) / len(ts)
+            cv = (sum((t - mean) ** 2 for t in ts) / (len(ts) - 1)) ** 0.5 / mean
+        out[key] = (ts[len(ts) // 2], cv, len(ts))
+    return out, errors
+
+
+def fmt(ms):
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.2f} ms" if ms >= 1 else f"{ms * 1000:.0f} us"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("result")
+    ap.add_argument("--rfc", action="store_true", help="add the RFC's per-netns column and ratios")
+    args = ap.parse_args()
+    doc = json.load(open(args.result))
+    ctx = doc["context"]
+    med, errors = medians(doc)
+    scenarios = list(dict.fromkeys(k[0] for k in list(med) + list(errors)))
+    approaches = list(dict.fromkeys(k[1] for k in med))
+    print(f"Kernel `{ctx['kernel_release']}`, patchset `{ctx['patchset']}`, vm `{ctx['vm']}`, "
+          f"{ctx.get('machine', '')}; {ctx['repetitions']} repetitions, median (cv).\n")
+    head = ["scenario"] + approaches
+    if args.rfc:
+        head += ["RFC per-netns", "ours / RFC (iter_per_netns)"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for s in scenarios:
+        row = [f"`{s}`"]
+        for a in approaches:
+            if (s, a) in med:
+                m, cv, n = med[(s, a)]
+                row.append(f"{fmt(m)} ({cv * 100:.0f}%)")
+            else:
+                row.append("failed" if (s, a) in errors else "-")
+        if args.rfc:
+            socks = int(re.search(r"sockets:(\d+)", s).group(1))
+            rfc = RFC_PER_NETNS_MS.get(socks)
+            ours = med.get((s, "iter_per_netns"))
+            row.append(fmt(rfc) if rfc else "-")
+            row.append(f"{ours[0] / rfc:.1f}x" if rfc and ours else "-")
+        print("| " + " | ".join(row) + " |")
+    unsupported = sorted({k[1]: v for k, v in errors.items() if v.startswith("unsupported")}.items())
+    if unsupported:
+        print()
+        for a, why in unsupported:
+            print(f"- `{a}`: {why}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
