@@ -1,7 +1,9 @@
 #include "harness/netns.h"
 
 #include <fcntl.h>
-#include <linux/ipv6.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -9,7 +11,10 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
+#include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "harness/endpoint.h"
 #include "harness/status.h"
@@ -20,13 +25,6 @@
 
 namespace sockbench {
 namespace {
-
-// glibc's <netinet/in.h> and <linux/ipv6.h> disagree; declare what ioctl needs.
-struct In6Ifreq {
-  in6_addr addr;
-  uint32_t prefixlen;
-  int ifindex;
-};
 
 absl::Status BringUpLoopback() {
   UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -39,21 +37,42 @@ absl::Status BringUpLoopback() {
   return absl::OkStatus();
 }
 
-// Loopback skips duplicate address detection, so the address is usable at
-// once: no waiting for it to leave the tentative state.
+// Added over rtnetlink with IFA_F_NODAD: an address added without it (the
+// SIOCSIFADDR ioctl, `ip addr add`) starts tentative even on loopback until
+// the DAD work item runs, and a bind() in that window fails with
+// EADDRNOTAVAIL. NODAD makes the address usable when the request is acked.
+// One socket, one acked request per address, so an error names its address.
 absl::Status AddIpv6Addresses(int count) {
   if (count == 0) return absl::OkStatus();
-  UniqueFd s(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return ErrnoStatus("socket(AF_INET6) for address setup");
-  int lo = static_cast<int>(if_nametoindex("lo"));
+  mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  if (nl == nullptr) return ErrnoStatus("rtnetlink socket for address setup");
+  absl::Cleanup close_nl = [nl] { mnl_socket_close(nl); };
+  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return ErrnoStatus("bind rtnetlink");
+  const uint32_t lo = if_nametoindex("lo");
+  if (lo == 0) return ErrnoStatus("if_nametoindex(lo)");
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   for (int i = 0; i < count; ++i) {
-    In6Ifreq req{};
-    Endpoint a = BackendAddress(i, Family::kIpv6);
-    std::memcpy(&req.addr, a.addr.data(), 16);
-    req.prefixlen = 128;
-    req.ifindex = lo;
-    if (ioctl(s.get(), SIOCSIFADDR, &req) < 0)
-      return ErrnoStatus(absl::StrCat("add ", a.ToString(), " to lo"));
+    const Endpoint a = BackendAddress(i, Family::kIpv6);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    nlh->nlmsg_seq = static_cast<uint32_t>(i + 1);
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = 128;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = lo;
+    mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
+    mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
+    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_PERMANENT);
+    const std::string what = absl::StrCat("add ", a.ToString(), " to lo");
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return ErrnoStatus(what);
+    const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+    if (n < 0) return ErrnoStatus(what);
+    // The ack is an NLMSG_ERROR; mnl_cb_run turns a nonzero error into -1/errno.
+    if (mnl_cb_run(buf.data(), static_cast<size_t>(n), static_cast<uint32_t>(i + 1),
+                   mnl_socket_get_portid(nl), nullptr, nullptr) < 0)
+      return ErrnoStatus(what);
   }
   return absl::OkStatus();
 }

@@ -40,7 +40,9 @@ class Namespace {
     UniqueFd server(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
     if (family == Family::kIpv6) setsockopt(server.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     EXPECT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << ep.ToString() << strerror(errno);
-    if (proto == Proto::kTcp) EXPECT_EQ(listen(server.get(), 8), 0);
+    if (proto == Proto::kTcp) {
+      EXPECT_EQ(listen(server.get(), 8), 0);
+    }
     Conn c;
     c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
     EXPECT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
@@ -90,13 +92,16 @@ TEST_P(DestroyTest, ExactlyTheTargetIsDestroyed) {
   auto a_cookie = NetnsCookie(a.fd());
   ASSERT_TRUE(a_cookie.ok());
 
+  // Before the sockets exist: an approach may index sockets at connect time
+  // (sockhash_bucket). The cgroup v2 root holds this test process.
+  auto d = MakeDestroyer(approach);
+  ASSERT_TRUE(d->Prepare(FleetEnv{}).ok());
+
   Conn target = a.Connect(proto, family, 0);
   Conn same_addr = a.Connect(proto, family, 1);  // same address, other port
   Conn same_port = a.Connect(proto, family, 2);  // same port, other address
   Conn elsewhere = b.Connect(proto, family, 0);  // same backend, namespace not asked for
 
-  auto d = MakeDestroyer(approach);
-  ASSERT_TRUE(d->Prepare(FleetEnv{}).ok());
   Target t;
   t.endpoints = {BackendEndpoint(0, family)};
   t.tcp = proto == Proto::kTcp;
@@ -111,12 +116,16 @@ TEST_P(DestroyTest, ExactlyTheTargetIsDestroyed) {
   EXPECT_EQ(stats->failed, 0u);
   EXPECT_EQ(RecvErrno(target.client.get()), ECONNABORTED);
   EXPECT_FALSE(Connected(target.client.get()));
-  if (proto == Proto::kTcp) EXPECT_EQ(RecvErrno(target.peer.get()), ECONNRESET);
+  if (proto == Proto::kTcp) {
+    EXPECT_EQ(RecvErrno(target.peer.get()), ECONNRESET);
+  }
 
   for (Conn* c : {&same_addr, &same_port, &elsewhere}) {
     EXPECT_EQ(RecvErrno(c->client.get()), EAGAIN);
     EXPECT_TRUE(Connected(c->client.get()));
-    if (proto == Proto::kTcp) EXPECT_EQ(RecvErrno(c->peer.get()), EAGAIN);
+    if (proto == Proto::kTcp) {
+      EXPECT_EQ(RecvErrno(c->peer.get()), EAGAIN);
+    }
   }
 }
 
