@@ -1,0 +1,14 @@
+// One factory per strategy file; strategy.cc picks by name.
+#pragma once
+
+#include <memory>
+
+#include "harness/leak/strategy.h"
+
+namespace sockbench {
+
+std::unique_ptr<LeakStrategy> MakeAddrKeyedStrategy();
+std::unique_ptr<LeakStrategy> MakeSkStorageStrategy();
+std::unique_ptr<LeakStrategy> MakeCookieIndexStrategy();
+
+}  // namespace sockbench

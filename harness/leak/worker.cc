@@ -1,0 +1,117 @@
+#include "harness/leak/worker.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "harness/cgroup.h"
+#include "harness/cleanup.h"
+#include "harness/leak/app.h"
+#include "harness/netns.h"
+#include "harness/status.h"
+
+namespace sockbench {
+namespace {
+
+[[noreturn]] void ChildMain(int netns_fd, const std::string& cgroup_path, int control) {
+  LeakReply ready;
+  absl::Status st = SetNetns(netns_fd);
+  std::unique_ptr<LeakApp> app;
+  if (st.ok()) {
+    // Backends first, while this process is still outside the cgroup.
+    absl::StatusOr<std::unique_ptr<LeakApp>> a = LeakApp::Create();
+    st = a.status();
+    if (a.ok()) app = std::move(*a);
+  }
+  if (st.ok()) st = JoinCgroup(cgroup_path);
+  ready.ok = st.ok() ? 1 : 0;
+  if (!st.ok()) std::strncpy(ready.message, std::string(st.message()).c_str(), sizeof(ready.message) - 1);
+  if (write(control, &ready, sizeof(ready)) != sizeof(ready) || !st.ok()) _exit(3);
+
+  std::vector<char> out(sizeof(LeakReply) + sizeof(uint64_t) * kLeakMaxCookies);
+  for (;;) {
+    LeakRequest req;
+    ssize_t n = read(control, &req, sizeof(req));
+    if (n <= 0) _exit(0);  // sockbench closed the pair: exit, sockets go with us
+    if (n != sizeof(req)) _exit(2);
+    std::vector<uint64_t> cookies;
+    LeakReply rep = app->Handle(req, &cookies);
+    size_t len = sizeof(rep);
+    rep.n_cookies = static_cast<int32_t>(cookies.size());
+    std::memcpy(out.data(), &rep, sizeof(rep));
+    std::memcpy(out.data() + sizeof(rep), cookies.data(), cookies.size() * sizeof(uint64_t));
+    len += cookies.size() * sizeof(uint64_t);
+    if (write(control, out.data(), len) != static_cast<ssize_t>(len)) _exit(2);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LeakWorker>> LeakWorker::Start(int netns_fd,
+                                                              const std::string& cgroup_path) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return ErrnoStatus("socketpair");
+  // Replies carry up to kLeakMaxCookies cookies in one message.
+  int buf = 1 << 20;
+  setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return ErrnoStatus("fork leak worker");
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    // Ctrl-C is sockbench's to handle: it kills us and removes the cgroup.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    close(sv[0]);
+    ChildMain(netns_fd, cgroup_path, sv[1]);
+  }
+  RegisterWorker(pid);
+  close(sv[1]);
+  std::unique_ptr<LeakWorker> w(new LeakWorker(pid, sv[0]));
+  LeakReply ready;
+  ssize_t n = read(w->control_, &ready, sizeof(ready));
+  if (n != sizeof(ready)) return absl::InternalError("leak worker died during setup");
+  if (!ready.ok) return absl::InternalError(absl::StrFormat("leak worker setup: %s", ready.message));
+  return w;
+}
+
+LeakWorker::~LeakWorker() {
+  close(control_);
+  KillAndReap(pid_);
+}
+
+absl::StatusOr<LeakReply> LeakWorker::Call(const LeakRequest& req, std::vector<uint64_t>* cookies) {
+  if (write(control_, &req, sizeof(req)) != sizeof(req)) return ErrnoStatus("request to leak worker");
+  std::vector<char> in(sizeof(LeakReply) + sizeof(uint64_t) * kLeakMaxCookies);
+  ssize_t n = read(control_, in.data(), in.size());
+  if (n < static_cast<ssize_t>(sizeof(LeakReply))) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_)
+      return absl::InternalError(absl::StrFormat("leak worker %d ended (status 0x%x)", pid_, status));
+    return absl::InternalError("short reply from leak worker");
+  }
+  LeakReply rep;
+  std::memcpy(&rep, in.data(), sizeof(rep));
+  if (!rep.ok) return absl::InternalError(absl::StrFormat("leak worker: %s", rep.message));
+  if (cookies) {
+    size_t have = (static_cast<size_t>(n) - sizeof(rep)) / sizeof(uint64_t);
+    cookies->assign(have, 0);
+    std::memcpy(cookies->data(), in.data() + sizeof(rep), have * sizeof(uint64_t));
+  }
+  return rep;
+}
+
+}  // namespace sockbench
