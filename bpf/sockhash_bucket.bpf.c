@@ -1,23 +1,190 @@
 // SPDX-License-Identifier: GPL-2.0
-/* sockhash_bucket (RFC "bpf: Efficient socket destruction"): sockets live in
- * a SOCKHASH keyed {backend addr, backend port, cookie}; a pass iterates only
- * the bucket of the dead backend's key prefix and destroys what it finds.
- * Stock kernels run the sockmap iterator under RCU without the socket lock
- * and do not mark ctx->sk trusted, so the verifier rejects
- * bpf_sock_destroy() here: that rejection is the probe's answer.
+/* sockhash_bucket (RFC "bpf: Efficient socket destruction"): sockets enter a
+ * SOCKHASH keyed {backend addr, backend port, family, cookie} when they
+ * connect (TCP: sock_ops ACTIVE_ESTABLISHED; connected UDP: cgroup
+ * connect4/connect6). The map hashes only the endpoint part of the key
+ * (map_extra = SB_SOCKHASH_PREFIX_LEN, set by userspace), so one backend's
+ * sockets share a bucket; a destruction pass is an iterator link restricted
+ * to that prefix, which visits that bucket alone and destroys what it finds.
+ *
+ * Needs sockbench's kernel patches 0101-0106. A stock kernel runs the
+ * sockmap iterator under RCU without the socket lock and does not mark
+ * ctx->sk trusted, so the verifier rejects bpf_sock_destroy() in
+ * destroy_bucket ("R1 must be referenced or trusted"), and refuses sockhash
+ * updates from cgroup connect programs: that rejection is the probe's
+ * answer. destroy_bucket comes first so that its verdict is the one
+ * reported.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sb_match.bpf.h"
+#include "sockhash_bucket.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define SB_TCP_CLOSE 7
+#define SB_SOCK_DGRAM 2
+#define SB_IPPROTO_TCP 6
+#define SB_IPPROTO_UDP 17
+#define SB_NOEXIST 1
+#define SB_EEXIST 17
+
+/* map_extra and max_entries are set by userspace before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, SB_SOCKHASH_MAX_ENTRIES);
+	__type(key, struct sb_sockhash_key);
+	__type(value, __u64);
+} sb_sockhash SEC(".maps");
+
+/* Network namespaces a pass may touch, by netns cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} sb_netns SEC(".maps");
+
+/* Protocols a pass destroys (a bucket holds TCP and UDP alike). */
+__u32 sb_want_tcp;
+__u32 sb_want_udp;
+
+struct sb_index_counters sb_index;
+
+static __always_inline void sb_visit_bucket(struct sock *sk)
+{
+	struct sock_common *skc = &sk->__sk_common;
+	__u64 netns = skc->skc_net.net->net_cookie;
+	__u16 proto = sk->sk_protocol;
+	int err;
+
+	sb_counters.visited++;
+	if (proto == SB_IPPROTO_TCP) {
+		if (!sb_want_tcp)
+			return;
+	} else if (proto == SB_IPPROTO_UDP) {
+		if (!sb_want_udp)
+			return;
+	} else {
+		return;
+	}
+	/* Aborted (or disconnected) sockets stay in the map until closed. */
+	if (skc->skc_state == SB_TCP_CLOSE)
+		return;
+	if (!bpf_map_lookup_elem(&sb_netns, &netns))
+		return;
+	/* The key says where the socket connected; check where it is
+	 * connected now (a UDP socket may have connected elsewhere since).
+	 */
+	if (!sb_is_target(skc))
+		return;
+	sb_counters.matched++;
+	err = bpf_sock_destroy(skc);
+	if (err) {
+		sb_counters.failed++;
+		sb_counters.last_error = err;
+	} else {
+		sb_counters.destroyed++;
+	}
+}
+
+/* One destruction pass: userspace attaches it with the dead backend
+ * endpoint as key prefix, so ctx->sk runs over that bucket only. The
+ * socket is locked and trusted (kernel patches 0102, 0103).
+ */
 SEC("iter/sockmap")
 int destroy_bucket(struct bpf_iter__sockmap *ctx)
 {
 	struct sock *sk = ctx->sk;
 
 	if (sk)
-		sb_visit((struct sock_common *)sk);
+		sb_visit_bucket(sk);
 	return 0;
+}
+
+/* Tests: write the cookie of every element shown (8 bytes each). */
+SEC("iter/sockmap")
+int dump_bucket(struct bpf_iter__sockmap *ctx)
+{
+	struct sb_sockhash_key *key = ctx->key;
+	__u64 cookie;
+
+	if (!key || !ctx->sk)
+		return 0;
+	sb_counters.visited++;
+	cookie = key->cookie;
+	bpf_seq_write(ctx->meta->seq, &cookie, sizeof(cookie));
+	return 0;
+}
+
+static __always_inline void sb_count_index(long err)
+{
+	if (!err) {
+		sb_index.inserted++;
+	} else if (err != -SB_EEXIST) {
+		sb_index.failed++;
+		sb_index.last_error = err;
+	}
+}
+
+/* TCP: once the active side is established. */
+SEC("sockops")
+int index_tcp(struct bpf_sock_ops *skops)
+{
+	struct sb_sockhash_key key = {};
+
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+		return 1;
+	key.family = skops->family;
+	if (key.family == SB_AF_INET) {
+		key.addr_be[0] = skops->remote_ip4;
+	} else if (key.family == SB_AF_INET6) {
+		key.addr_be[0] = skops->remote_ip6[0];
+		key.addr_be[1] = skops->remote_ip6[1];
+		key.addr_be[2] = skops->remote_ip6[2];
+		key.addr_be[3] = skops->remote_ip6[3];
+	} else {
+		return 1;
+	}
+	/* remote_port: the network-order port in the upper 16 bits (LE) */
+	key.port_be = (__u16)(skops->remote_port >> 16);
+	key.cookie = bpf_get_socket_cookie(skops);
+	sb_count_index(bpf_sock_hash_update(skops, &sb_sockhash, &key, SB_NOEXIST));
+	return 1;
+}
+
+/* Connected UDP: from the connect hook, where a socket load balancer picks
+ * the backend (kernel patch 0106). The key is the final destination.
+ */
+SEC("cgroup/connect4")
+int index_udp4(struct bpf_sock_addr *ctx)
+{
+	struct sb_sockhash_key key = {};
+
+	if (ctx->type != SB_SOCK_DGRAM || ctx->protocol != SB_IPPROTO_UDP)
+		return 1;
+	key.family = SB_AF_INET;
+	key.addr_be[0] = ctx->user_ip4;
+	key.port_be = (__u16)ctx->user_port;
+	key.cookie = bpf_get_socket_cookie(ctx);
+	sb_count_index(bpf_map_update_elem(&sb_sockhash, &key, ctx->sk, SB_NOEXIST));
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int index_udp6(struct bpf_sock_addr *ctx)
+{
+	struct sb_sockhash_key key = {};
+
+	if (ctx->type != SB_SOCK_DGRAM || ctx->protocol != SB_IPPROTO_UDP)
+		return 1;
+	key.family = SB_AF_INET6;
+	key.addr_be[0] = ctx->user_ip6[0];
+	key.addr_be[1] = ctx->user_ip6[1];
+	key.addr_be[2] = ctx->user_ip6[2];
+	key.addr_be[3] = ctx->user_ip6[3];
+	key.port_be = (__u16)ctx->user_port;
+	key.cookie = bpf_get_socket_cookie(ctx);
+	sb_count_index(bpf_map_update_elem(&sb_sockhash, &key, ctx->sk, SB_NOEXIST));
+	return 1;
 }

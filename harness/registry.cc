@@ -5,6 +5,7 @@
 #include "harness/approaches/iter_all_netns.h"
 #include "harness/approaches/iter_per_netns.h"
 #include "harness/approaches/probe_only.h"
+#include "harness/approaches/sockhash_bucket.h"
 #include "harness/approaches/sock_diag.h"
 
 namespace sockbench {
@@ -20,7 +21,7 @@ std::unique_ptr<Destroyer> MakeDestroyer(const std::string& name) {
   if (name == "sock_diag") return std::make_unique<SockDiagDestroyer>();
   if (name == "iter_per_netns") return std::make_unique<IterPerNetnsDestroyer>();
   if (name == "iter_all_netns") return std::make_unique<IterAllNetnsDestroyer>();
-  if (name == "sockhash_bucket") return MakeSockhashBucketDestroyer();
+  if (name == "sockhash_bucket") return std::make_unique<SockhashBucketDestroyer>();
   if (name == "sk_storage_iter") return MakeSkStorageIterDestroyer();
   if (name == "sleepable_kfunc") return MakeSleepableKfuncDestroyer();
   return nullptr;

@@ -5,11 +5,9 @@
 #include "harness/bpf_skeleton.h"
 #include "sk_storage_iter.skel.h"
 #include "sleepable_kfunc.skel.h"
-#include "sockhash_bucket.skel.h"
 
 namespace sockbench {
 
-SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
 SOCKBENCH_SKELETON_OPS(sk_storage_iter_bpf);
 SOCKBENCH_SKELETON_OPS(sleepable_kfunc_bpf);
 
@@ -43,9 +41,6 @@ class ProbeOnlyDestroyer : public Destroyer {
 
 }  // namespace
 
-std::unique_ptr<Destroyer> MakeSockhashBucketDestroyer() {
-  return std::make_unique<ProbeOnlyDestroyer<sockhash_bucket_bpf>>("sockhash_bucket");
-}
 std::unique_ptr<Destroyer> MakeSkStorageIterDestroyer() {
   return std::make_unique<ProbeOnlyDestroyer<sk_storage_iter_bpf>>("sk_storage_iter");
 }

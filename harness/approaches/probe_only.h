@@ -9,7 +9,6 @@
 
 namespace sockbench {
 
-std::unique_ptr<Destroyer> MakeSockhashBucketDestroyer();
 std::unique_ptr<Destroyer> MakeSkStorageIterDestroyer();
 std::unique_ptr<Destroyer> MakeSleepableKfuncDestroyer();
 

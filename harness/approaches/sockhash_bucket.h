@@ -1,0 +1,53 @@
+// sockhash_bucket (RFC "bpf: Efficient socket destruction", sockbench kernel
+// patches 0101-0106): sockets enter a SOCKHASH keyed {backend endpoint,
+// cookie} at connect time (sock_ops for TCP, cgroup connect4/6 for UDP);
+// the map hashes only the endpoint part (map_extra), so a destruction pass
+// is one iterator per dead endpoint, restricted to that endpoint's bucket.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "harness/destroyer.h"
+#include "harness/endpoint.h"
+#include "harness/unique_fd.h"
+#include "bpf/sockhash_bucket.h"
+
+namespace sockbench {
+
+// The key prefix (endpoint part, cookie zero) of sockets connected to `e`.
+sb_sockhash_key SockhashPrefix(const Endpoint& e);
+
+// A sockhash iterator link for program `prog_fd` over `map_fd`, restricted
+// to the keys starting with `prefix_len` bytes at `prefix` (nullptr: the
+// whole map). The kernel requires the prefix to cover map_extra bytes.
+absl::StatusOr<UniqueFd> AttachSockhashIter(int prog_fd, int map_fd, const void* prefix,
+                                            uint32_t prefix_len);
+
+class SockhashBucketDestroyer : public Destroyer {
+ public:
+  SockhashBucketDestroyer();
+  ~SockhashBucketDestroyer() override;
+  const char* name() const override { return "sockhash_bucket"; }
+  // Loads the programs (the verifier's verdict), then a real check: one
+  // connected UDP socket in a map with map_extra, destroyed through a
+  // prefix-restricted iterator.
+  absl::Status Probe() override;
+  // Loads the map and programs and attaches the connect-time programs to
+  // env.cgroup_fd, or to the cgroup v2 root when there is none (as a socket
+  // LB agent does). Only sockets that connect afterwards are indexed.
+  absl::Status Prepare(const FleetEnv& env) override;
+  absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
+  void Release() override;
+
+  // After Prepare: the sockhash, and what the connect-time programs did.
+  int map_fd() const;
+  sb_index_counters index_counters() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace sockbench

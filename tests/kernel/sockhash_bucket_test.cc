@@ -1,0 +1,777 @@
+// Selftest-style checks of sockbench's sockhash kernel patches (0101-0106)
+// and of the sockhash_bucket approach, on the running kernel (root):
+//   - sockets enter the map at connect time (TCP via sock_ops, connected UDP
+//     via cgroup connect4/6), and leave it on close;
+//   - a prefix pass destroys exactly the target from its bucket;
+//   - a prefix pass visits only the elements of its prefix (also when
+//     other prefixes share the bucket), and misuse is refused;
+//   - an iterator resumed after every element, while elements are added
+//     and removed between reads, shows every element that stays exactly
+//     once and none twice (the stock iterator restarts the bucket).
+// Everything is skipped on kernels without the patches (probe fails).
+// SOCKBENCH_SOCKHASH_PRICE_OUT=<file> also runs the price measurement
+// (connect() cost with insertion, map memory) and writes JSON there.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "bpf/sockhash_bucket.h"
+#include "sockbench_target.h"
+#include "harness/approaches/sockhash_bucket.h"
+#include "harness/bpf_skeleton.h"
+#include "harness/endpoint.h"
+#include "harness/netns.h"
+#include "harness/unique_fd.h"
+#include "nlohmann/json.hpp"
+#include "sockhash_bucket.skel.h"
+
+namespace sockbench {
+
+SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
+
+namespace {
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+const std::string& SkipReason() {
+  static const std::string reason = [] {
+    SockhashBucketDestroyer d;
+    absl::Status st = d.Probe();
+    return st.ok() ? std::string() : std::string(st.message());
+  }();
+  return reason;
+}
+
+#define SKIP_UNLESS_SUPPORTED()                                                   \
+  do {                                                                            \
+    if (!SkipReason().empty()) GTEST_SKIP() << "sockhash_bucket unsupported: " << SkipReason(); \
+  } while (0)
+
+uint64_t Cookie(int fd) {
+  uint64_t c = 0;
+  socklen_t len = sizeof(c);
+  EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len), 0) << strerror(errno);
+  return c;
+}
+
+int RecvErrno(int fd) {
+  char b;
+  ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT);
+  return n < 0 ? errno : 0;
+}
+
+bool Connected(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  return getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0;
+}
+
+Endpoint Loopback4(uint16_t port) {
+  Endpoint e;
+  e.family = Family::kIpv4;
+  e.addr[0] = 127;
+  e.addr[3] = 1;
+  e.port_be = htons(port);
+  return e;
+}
+
+// A UDP socket connected to `to` (no server needed), bound by connect().
+UniqueFd UdpConnected(const Endpoint& to) {
+  UniqueFd s(socket(AfOf(to.family), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  EXPECT_TRUE(s.valid());
+  sockaddr_storage ss;
+  socklen_t len = to.ToSockaddr(&ss);
+  EXPECT_EQ(connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+  return s;
+}
+
+// All keys of a sockhash, by syscall.
+std::vector<sb_sockhash_key> Keys(int map) {
+  std::vector<sb_sockhash_key> out;
+  sb_sockhash_key k, next;
+  void* prev = nullptr;
+  while (bpf_map_get_next_key(map, prev, &next) == 0) {
+    out.push_back(next);
+    k = next;
+    prev = &k;
+  }
+  return out;
+}
+
+// A skeleton of our own (tests vary the map geometry).
+struct Geometry {
+  static inline uint32_t max_entries = 64;
+  static inline uint64_t map_extra = SB_SOCKHASH_PREFIX_LEN;
+  static void Apply(sockhash_bucket_bpf* s) {
+    bpf_map__set_max_entries(s->maps.sb_sockhash, max_entries);
+    bpf_map__set_map_extra(s->maps.sb_sockhash, map_extra);
+  }
+};
+
+absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadSkel(uint32_t max_entries, uint64_t map_extra) {
+  Geometry::max_entries = max_entries;
+  Geometry::map_extra = map_extra;
+  return BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(Geometry::Apply);
+}
+
+// Cookies written by dump_bucket (8 bytes per element), reading `chunk`
+// bytes at a time and calling `between` after every read.
+std::vector<uint64_t> Dump(int link_fd, size_t chunk, const std::function<void()>& between = nullptr,
+                           int max_reads = 100000) {
+  std::vector<uint64_t> out;
+  UniqueFd it(bpf_iter_create(link_fd));
+  EXPECT_TRUE(it.valid()) << strerror(errno);
+  std::vector<char> buf(chunk);
+  std::string all;
+  for (int reads = 0;; ++reads) {
+    if (reads >= max_reads) {
+      ADD_FAILURE() << "iterator did not finish after " << reads << " reads (stuck?)";
+      break;
+    }
+    ssize_t n = read(it.get(), buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0) {
+      ADD_FAILURE() << "read iterator: " << strerror(errno);
+      break;
+    }
+    all.append(buf.data(), n);
+    if (between) between();
+  }
+  EXPECT_EQ(all.size() % 8, 0u);
+  for (size_t i = 0; i + 8 <= all.size(); i += 8) {
+    uint64_t c;
+    std::memcpy(&c, all.data() + i, 8);
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Even on loopback, an IPv6 address leaves the tentative state from a
+// workqueue (addrconf_dad_work), so a bind() right after NetnsSet added it
+// can fail with EADDRNOTAVAIL under load: wait until no address is
+// tentative (IFA_F_TENTATIVE 0x40 in /proc/net/if_inet6).
+void WaitIpv6Settled(int netns_fd) {
+  auto in = ScopedNetns::Enter(netns_fd);
+  ASSERT_TRUE(in.ok());
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream f("/proc/net/if_inet6");
+    std::string addr, ifindex, plen, scope, flags, name;
+    bool tentative = false;
+    while (f >> addr >> ifindex >> plen >> scope >> flags >> name)
+      if (std::strtoul(flags.c_str(), nullptr, 16) & 0x40) tentative = true;
+    if (!tentative) return;
+    usleep(1000);
+  }
+  ADD_FAILURE() << "IPv6 addresses still tentative after 2 s";
+}
+
+absl::StatusOr<UniqueFd> NewNetns() {
+  auto fd = NetnsSet::CreateOne({BackendAddressCount(3)});
+  if (fd.ok()) WaitIpv6Settled(fd->get());
+  return fd;
+}
+
+class InNetns {
+ public:
+  InNetns() {
+    auto fd = NewNetns();
+    EXPECT_TRUE(fd.ok()) << fd.status();
+    fd_ = std::move(*fd);
+    auto in = ScopedNetns::Enter(fd_.get());
+    EXPECT_TRUE(in.ok());
+    in_.emplace(std::move(*in));
+  }
+  int fd() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  std::optional<ScopedNetns> in_;
+};
+
+// ---------------------------------------------------------------------------
+// Connect-time indexing
+
+TEST(SockhashBucket, ConnectedSocketsEnterTheMapAtConnectAndLeaveOnClose) {
+  SKIP_UNLESS_SUPPORTED();
+  SockhashBucketDestroyer d;
+  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // cgroup v2 root
+  InNetns ns;
+
+  struct Made {
+    UniqueFd client, server, peer;
+    Endpoint ep;
+  };
+  std::vector<Made> made;
+  for (Proto proto : {Proto::kTcp, Proto::kUdp}) {
+    for (Family family : {Family::kIpv4, Family::kIpv6}) {
+      Made m;
+      m.ep = BackendEndpoint(0, family);
+      sockaddr_storage ss;
+      socklen_t len = m.ep.ToSockaddr(&ss);
+      int one = 1;
+      m.server.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+      if (family == Family::kIpv6) setsockopt(m.server.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      ASSERT_EQ(bind(m.server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+      if (proto == Proto::kTcp) {
+        ASSERT_EQ(listen(m.server.get(), 8), 0);
+      }
+      m.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+      if (family == Family::kIpv6) setsockopt(m.client.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+      ASSERT_EQ(connect(m.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+      if (proto == Proto::kTcp) m.peer.reset(accept4(m.server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      made.push_back(std::move(m));
+    }
+  }
+  sb_index_counters ic = d.index_counters();
+  EXPECT_EQ(ic.inserted, 4u);  // the four clients; no listener, peer or UDP server
+  EXPECT_EQ(ic.failed, 0u) << "last error " << ic.last_error;
+
+  std::vector<sb_sockhash_key> keys = Keys(d.map_fd());
+  ASSERT_EQ(keys.size(), 4u);
+  for (const Made& m : made) {
+    sb_sockhash_key want = SockhashPrefix(m.ep);
+    want.cookie = Cookie(m.client.get());
+    EXPECT_EQ(std::count_if(keys.begin(), keys.end(),
+                            [&](const sb_sockhash_key& k) { return std::memcmp(&k, &want, sizeof(k)) == 0; }),
+              1)
+        << m.ep.ToString();
+  }
+  made[0].client.reset();  // close(): the socket leaves the map
+  made[2].client.reset();
+  EXPECT_EQ(Keys(d.map_fd()).size(), 2u);
+  d.Release();
+}
+
+// ---------------------------------------------------------------------------
+// Destruction from the iterator
+
+using Param = std::tuple<Proto, Family>;
+class SockhashBucketDestroy : public ::testing::TestWithParam<Param> {};
+
+struct Conn {
+  UniqueFd client, peer;
+};
+
+Conn ConnectTo(Proto proto, Family family, int backend, std::vector<UniqueFd>* servers) {
+  Endpoint ep = BackendEndpoint(backend, family);
+  sockaddr_storage ss;
+  socklen_t len = ep.ToSockaddr(&ss);
+  int one = 1;
+  UniqueFd server(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+  if (family == Family::kIpv6) setsockopt(server.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  EXPECT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << ep.ToString() << strerror(errno);
+  if (proto == Proto::kTcp) {
+    EXPECT_EQ(listen(server.get(), 8), 0);
+  }
+  Conn c;
+  c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+  if (family == Family::kIpv6) setsockopt(c.client.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  int rc = connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len);
+  EXPECT_EQ(rc, 0) << ep.ToString() << ": " << strerror(errno);
+  if (proto == Proto::kTcp && rc == 0) c.peer.reset(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  servers->push_back(std::move(server));
+  return c;
+}
+
+TEST_P(SockhashBucketDestroy, ExactlyTheTargetIsDestroyedFromItsBucket) {
+  SKIP_UNLESS_SUPPORTED();
+  auto [proto, family] = GetParam();
+  SockhashBucketDestroyer d;
+  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // before the sockets: they are indexed at connect
+
+  auto a_fd = NewNetns();
+  auto b_fd = NewNetns();
+  ASSERT_TRUE(a_fd.ok() && b_fd.ok());
+  auto a_cookie = NetnsCookie(a_fd->get());
+  ASSERT_TRUE(a_cookie.ok());
+  std::vector<UniqueFd> servers;
+  Conn target, same_addr, same_port, elsewhere;
+  {
+    auto in = ScopedNetns::Enter(a_fd->get());
+    ASSERT_TRUE(in.ok());
+    target = ConnectTo(proto, family, 0, &servers);
+    same_addr = ConnectTo(proto, family, 1, &servers);  // same address, other port
+    same_port = ConnectTo(proto, family, 2, &servers);  // same port, other address
+  }
+  {
+    auto in = ScopedNetns::Enter(b_fd->get());
+    ASSERT_TRUE(in.ok());
+    elsewhere = ConnectTo(proto, family, 0, &servers);  // same backend, namespace not asked for
+  }
+
+  Target t;
+  t.endpoints = {BackendEndpoint(0, family)};
+  t.tcp = proto == Proto::kTcp;
+  t.udp = proto == Proto::kUdp;
+  t.netns_fds = {a_fd->get()};
+  t.netns_cookies = {*a_cookie};
+  auto stats = d.Destroy(t);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  // The bucket of backend 0 holds the target and its twin in namespace b.
+  EXPECT_EQ(stats->visited, 2u);
+  EXPECT_EQ(stats->destroyed, 1u);
+  EXPECT_EQ(stats->failed, 0u);
+  EXPECT_EQ(RecvErrno(target.client.get()), ECONNABORTED);
+  EXPECT_FALSE(Connected(target.client.get()));
+  if (proto == Proto::kTcp) {
+    EXPECT_EQ(RecvErrno(target.peer.get()), ECONNRESET);
+  }
+  for (Conn* c : {&same_addr, &same_port, &elsewhere}) {
+    EXPECT_EQ(RecvErrno(c->client.get()), EAGAIN);
+    EXPECT_TRUE(Connected(c->client.get()));
+    if (proto == Proto::kTcp) {
+      EXPECT_EQ(RecvErrno(c->peer.get()), EAGAIN);
+    }
+  }
+
+  // A second pass over the same bucket: the aborted socket is still in the
+  // map (until closed) but is not touched again.
+  auto again = d.Destroy(t);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->destroyed, 0u);
+  EXPECT_EQ(again->failed, 0u);
+  d.Release();
+}
+
+std::string Name(const ::testing::TestParamInfo<Param>& info) {
+  return std::string(ProtoName(std::get<0>(info.param))) + "_" + FamilyName(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKinds, SockhashBucketDestroy,
+                         ::testing::Combine(::testing::Values(Proto::kTcp, Proto::kUdp),
+                                            ::testing::Values(Family::kIpv4, Family::kIpv6)),
+                         Name);
+
+// ---------------------------------------------------------------------------
+// Prefix filter
+
+TEST(SockhashBucket, PrefixPassVisitsOnlyItsPrefixAlsoWhenBucketsAreShared) {
+  SKIP_UNLESS_SUPPORTED();
+  // 64 buckets, 20 prefixes x 3 keys: prefixes collide in buckets (the
+  // chance that none does is ~5%), which the pass must filter out.
+  auto skel = LoadSkel(64, SB_SOCKHASH_PREFIX_LEN);
+  ASSERT_TRUE(skel.ok()) << skel.status();
+  int map = bpf_map__fd((*skel)->maps.sb_sockhash);
+  int prog = bpf_program__fd((*skel)->progs.dump_bucket);
+  InNetns ns;
+  // One socket can sit in a sockhash under many keys.
+  UniqueFd s = UdpConnected(Loopback4(9));
+  uint64_t fd = s.get();
+  std::vector<sb_sockhash_key> prefixes;
+  for (int p = 0; p < 20; ++p) {
+    sb_sockhash_key k = SockhashPrefix(Loopback4(static_cast<uint16_t>(1000 + p)));
+    prefixes.push_back(k);
+    for (uint64_t c = 1; c <= 3; ++c) {
+      k.cookie = p * 100 + c;
+      ASSERT_EQ(bpf_map_update_elem(map, &k, &fd, BPF_NOEXIST), 0) << strerror(errno);
+    }
+  }
+  auto whole = AttachSockhashIter(prog, map, nullptr, 0);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(Dump(whole->get(), 4096).size(), 60u);
+
+  for (int p = 0; p < 20; ++p) {
+    (*skel)->bss->sb_counters.visited = 0;
+    auto link = AttachSockhashIter(prog, map, &prefixes[p], SB_SOCKHASH_PREFIX_LEN);
+    ASSERT_TRUE(link.ok()) << link.status();
+    std::vector<uint64_t> got = Dump(link->get(), 4096);
+    std::sort(got.begin(), got.end());
+    std::vector<uint64_t> want = {p * 100ull + 1, p * 100ull + 2, p * 100ull + 3};
+    EXPECT_EQ(got, want) << "prefix " << p;
+    // The program only ever saw the prefix's own elements.
+    EXPECT_EQ((*skel)->bss->sb_counters.visited, 3u) << "prefix " << p;
+  }
+
+  // A prefix may be longer than map_extra (up to the whole key): one key.
+  sb_sockhash_key exact = prefixes[4];
+  exact.cookie = 402;
+  auto one = AttachSockhashIter(prog, map, &exact, sizeof(exact));
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(Dump(one->get(), 4096), std::vector<uint64_t>{402});
+}
+
+TEST(SockhashBucket, MisuseIsRefused) {
+  SKIP_UNLESS_SUPPORTED();
+  auto skel = LoadSkel(64, SB_SOCKHASH_PREFIX_LEN);
+  ASSERT_TRUE(skel.ok()) << skel.status();
+  int map = bpf_map__fd((*skel)->maps.sb_sockhash);
+  int prog = bpf_program__fd((*skel)->progs.dump_bucket);
+  sb_sockhash_key k = SockhashPrefix(Loopback4(1));
+  // Shorter than map_extra: would not name a bucket.
+  auto short_prefix = AttachSockhashIter(prog, map, &k, SB_SOCKHASH_PREFIX_LEN - 1);
+  EXPECT_FALSE(short_prefix.ok());
+  EXPECT_EQ(errno, EINVAL);
+  // Longer than the key.
+  char big[sizeof(k) + 1] = {};
+  EXPECT_FALSE(AttachSockhashIter(prog, map, big, sizeof(big)).ok());
+  // map_extra larger than the key.
+  LIBBPF_OPTS(bpf_map_create_opts, o);
+  o.map_extra = sizeof(k) + 1;
+  int bad = bpf_map_create(BPF_MAP_TYPE_SOCKHASH, "sb_bad", sizeof(k), 8, 16, &o);
+  EXPECT_LT(bad, 0);
+  EXPECT_EQ(errno, EINVAL);
+  if (bad >= 0) close(bad);
+  // A prefix on a sockmap (array) is refused.
+  int sockmap = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "sb_arr", 4, 8, 16, nullptr);
+  ASSERT_GE(sockmap, 0) << strerror(errno);
+  uint32_t idx = 0;
+  int destroy = bpf_program__fd((*skel)->progs.destroy_bucket);  // reads no key
+  EXPECT_FALSE(AttachSockhashIter(destroy, sockmap, &idx, sizeof(idx)).ok());
+  EXPECT_EQ(errno, EINVAL);
+  close(sockmap);
+  // Without map_extra the whole key chooses the bucket: only a full-key
+  // prefix names one.
+  auto plain = LoadSkel(64, 0);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  int pmap = bpf_map__fd((*plain)->maps.sb_sockhash);
+  int pprog = bpf_program__fd((*plain)->progs.dump_bucket);
+  EXPECT_FALSE(AttachSockhashIter(pprog, pmap, &k, SB_SOCKHASH_PREFIX_LEN).ok());
+  EXPECT_TRUE(AttachSockhashIter(pprog, pmap, &k, sizeof(k)).ok());
+}
+
+// ---------------------------------------------------------------------------
+// Resumption while the bucket changes
+
+TEST(SockhashBucket, ResumesExactlyOnceWhileElementsAreAddedAndRemoved) {
+  SKIP_UNLESS_SUPPORTED();
+  auto skel = LoadSkel(1024, SB_SOCKHASH_PREFIX_LEN);
+  ASSERT_TRUE(skel.ok()) << skel.status();
+  int map = bpf_map__fd((*skel)->maps.sb_sockhash);
+  int prog = bpf_program__fd((*skel)->progs.dump_bucket);
+  InNetns ns;
+  const Endpoint backend = Loopback4(9);
+  const sb_sockhash_key prefix = SockhashPrefix(backend);
+
+  std::map<uint64_t, UniqueFd> live;  // cookie -> socket
+  auto add = [&]() {
+    UniqueFd s = UdpConnected(backend);
+    sb_sockhash_key k = prefix;
+    k.cookie = Cookie(s.get());
+    uint64_t fd = s.get();
+    EXPECT_EQ(bpf_map_update_elem(map, &k, &fd, BPF_NOEXIST), 0) << strerror(errno);
+    uint64_t c = k.cookie;
+    live[c] = std::move(s);
+    return c;
+  };
+
+  for (bool with_prefix : {true, false}) {
+    SCOPED_TRACE(with_prefix ? "prefix pass" : "whole-map pass");
+    live.clear();
+    std::set<uint64_t> initial;
+    for (int i = 0; i < 100; ++i) initial.insert(add());  // one bucket of 100
+    std::set<uint64_t> removed_unseen, removed_seen, added;
+    std::vector<uint64_t> seen_so_far;
+    int reads = 0;
+
+    auto link = AttachSockhashIter(prog, map, with_prefix ? &prefix : nullptr,
+                                   with_prefix ? SB_SOCKHASH_PREFIX_LEN : 0);
+    ASSERT_TRUE(link.ok()) << link.status();
+    UniqueFd it(bpf_iter_create(link->get()));
+    ASSERT_TRUE(it.valid()) << strerror(errno);
+    // 8-byte reads: the iterator stops and resumes after every element,
+    // in the middle of the bucket; the bucket changes between reads.
+    for (;; ++reads) {
+      ASSERT_LT(reads, 2000) << "iterator does not finish (stuck in the bucket?)";
+      uint64_t c;
+      ssize_t n = read(it.get(), &c, sizeof(c));
+      if (n == 0) break;
+      ASSERT_EQ(n, 8) << strerror(errno);
+      seen_so_far.push_back(c);
+      std::set<uint64_t> seen(seen_so_far.begin(), seen_so_far.end());
+      if (reads % 3 == 0) {  // remove a socket not shown yet
+        for (auto& [cookie, fd] : live)
+          if (!seen.count(cookie) && !added.count(cookie)) {
+            uint64_t victim = cookie;
+            removed_unseen.insert(victim);
+            live.erase(victim);
+            break;
+          }
+      }
+      if (reads % 5 == 0) {  // remove one already shown
+        for (auto& [cookie, fd] : live)
+          if (seen.count(cookie)) {
+            uint64_t victim = cookie;
+            removed_seen.insert(victim);
+            live.erase(victim);
+            break;
+          }
+      }
+      if (reads % 4 == 0) added.insert(add());  // a newcomer in the bucket
+    }
+    std::set<uint64_t> seen(seen_so_far.begin(), seen_so_far.end());
+    EXPECT_EQ(seen.size(), seen_so_far.size()) << "an element was shown twice";
+    for (uint64_t c : initial) {
+      if (removed_unseen.count(c)) {
+        EXPECT_FALSE(seen.count(c)) << "removed before its turn, yet shown: " << c;
+      } else {
+        EXPECT_TRUE(seen.count(c)) << "present throughout, never shown: " << c;
+      }
+    }
+    EXPECT_FALSE(removed_unseen.empty());
+    EXPECT_FALSE(added.empty());
+    for (uint64_t c : seen)
+      EXPECT_TRUE(initial.count(c) || added.count(c)) << "unknown cookie " << c;
+    live.clear();
+    EXPECT_TRUE(Keys(map).empty());
+  }
+}
+
+// Concurrency: sockets join and leave the bucket (connect, close) while
+// destroy passes run over it, from two threads. Meant for the debug kernel
+// (KASAN, lockdep): element and socket lifetimes across the unlocked parts
+// of the iterator. Every pass must finish; every destroyed socket must have
+// been a live target.
+TEST(SockhashBucket, PassesRaceWithConnectAndClose) {
+  SKIP_UNLESS_SUPPORTED();
+  SockhashBucketDestroyer d;
+  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // connect4 indexes the sockets
+  auto ns = NewNetns();
+  ASSERT_TRUE(ns.ok());
+  auto ns_cookie = NetnsCookie(ns->get());
+  ASSERT_TRUE(ns_cookie.ok());
+  const Endpoint backend = Loopback4(9);
+  std::atomic<bool> stop{false};
+  std::atomic<long> churned{0};
+  std::thread churn([&] {
+    auto in = ScopedNetns::Enter(ns->get());
+    if (!in.ok()) return;
+    std::vector<UniqueFd> socks;
+    for (int i = 0; !stop.load(); ++i) {
+      socks.push_back(UdpConnected(backend));
+      if (socks.size() > 64) socks.erase(socks.begin() + (i * 7) % socks.size());
+      churned++;
+    }
+  });
+  Target t;
+  t.endpoints = {backend};
+  t.tcp = false;
+  t.udp = true;
+  t.netns_fds = {ns->get()};
+  t.netns_cookies = {*ns_cookie};
+  uint64_t destroyed = 0, failed = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int passes = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto st = d.Destroy(t);
+    ASSERT_TRUE(st.ok()) << st.status();
+    destroyed += st->destroyed;
+    failed += st->failed;
+    ++passes;
+  }
+  stop = true;
+  churn.join();
+  EXPECT_GT(passes, 0);
+  EXPECT_GT(churned.load(), 0);
+  EXPECT_EQ(failed, 0u);
+  std::printf("%d passes, %ld sockets churned, %lu destroyed\n", passes, churned.load(),
+              static_cast<unsigned long>(destroyed));
+  d.Release();
+}
+
+// ---------------------------------------------------------------------------
+// The price: connect() with insertion, and memory. Only with
+// SOCKBENCH_SOCKHASH_PRICE_OUT set (minutes under TCG).
+
+double NowUs() {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+long MeminfoKb(const char* field) {
+  std::ifstream f("/proc/meminfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
+  return -1;
+}
+
+long MemlockBytes(int map_fd) {
+  std::ifstream f("/proc/self/fdinfo/" + std::to_string(map_fd));
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("memlock:", 0) == 0) return std::strtol(line.c_str() + 8, nullptr, 10);
+  return -1;
+}
+
+long EnvLong(const char* name, long def) {
+  const char* v = getenv(name);
+  return v ? std::strtol(v, nullptr, 0) : def;
+}
+
+// Connects `n` sockets (UDP, or TCP with the peer accepted at once) to one
+// endpoint (`distinct` false: one bucket) or each to its own port (UDP
+// only: one bucket each); returns the mean connect() time in microseconds
+// of each block of `block` connects. Sockets are kept in `keep`; a fresh
+// namespace every 40000 sockets (port space).
+std::vector<double> ConnectSeries(Proto proto, long n, long block, bool distinct,
+                                  std::vector<UniqueFd>* keep, std::vector<UniqueFd>* namespaces) {
+  std::vector<double> means;
+  double acc = 0;
+  std::optional<ScopedNetns> in;
+  UniqueFd server;
+  const Endpoint tcp_backend = Loopback4(8000);
+  for (long i = 0; i < n; ++i) {
+    if (i % 40000 == 0) {
+      in.reset();
+      auto fd = NetnsSet::CreateOne({0});
+      EXPECT_TRUE(fd.ok()) << fd.status();
+      namespaces->push_back(std::move(*fd));
+      auto e = ScopedNetns::Enter(namespaces->back().get());
+      EXPECT_TRUE(e.ok());
+      in.emplace(std::move(*e));
+      if (proto == Proto::kTcp) {
+        server.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_storage ss;
+        socklen_t len = tcp_backend.ToSockaddr(&ss);
+        EXPECT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+        EXPECT_EQ(listen(server.get(), 4096), 0);
+        keep->push_back(UniqueFd(dup(server.get())));
+      }
+    }
+    Endpoint to = proto == Proto::kTcp ? tcp_backend : Loopback4(9);
+    if (distinct) {
+      to.port_be = htons(static_cast<uint16_t>(1 + i % 60000));
+      to.addr[2] = static_cast<uint8_t>(i / 60000);
+    }
+    UniqueFd s(socket(AF_INET, SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+    sockaddr_storage ss;
+    socklen_t len = to.ToSockaddr(&ss);
+    double t0 = NowUs();
+    int rc = connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len);
+    acc += NowUs() - t0;
+    if (rc != 0) {
+      ADD_FAILURE() << "connect " << i << ": " << strerror(errno);
+      break;
+    }
+    keep->push_back(std::move(s));
+    if (proto == Proto::kTcp) keep->push_back(UniqueFd(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC)));
+    if ((i + 1) % block == 0) {
+      means.push_back(acc / block);
+      std::fprintf(stderr, "  %ld connects, last block %.1f us\n", i + 1, acc / block);
+      acc = 0;
+    }
+  }
+  return means;
+}
+
+void WriteJson(const char* out, const nlohmann::json& j) { std::ofstream(out) << j.dump(2) << "\n"; }
+
+TEST(SockhashBucketPrice, ConnectCostAndMemory) {
+  const char* out = getenv("SOCKBENCH_SOCKHASH_PRICE_OUT");
+  if (!out) GTEST_SKIP() << "set SOCKBENCH_SOCKHASH_PRICE_OUT=<file> to measure";
+  SKIP_UNLESS_SUPPORTED();
+  const long n = EnvLong("SOCKBENCH_PRICE_SOCKETS", 50000);
+  const long n_tcp = EnvLong("SOCKBENCH_PRICE_TCP_SOCKETS", 10000);
+  const long block = EnvLong("SOCKBENCH_PRICE_BLOCK", 5000);
+  const long entries = EnvLong("SOCKBENCH_PRICE_MAP_ENTRIES", 1 << 20);
+  const long holders = EnvLong("SOCKBENCH_PRICE_MAP_SOCKETS", 4096);
+  nlohmann::json j;
+  j["sockets"] = n;
+  j["tcp_sockets"] = n_tcp;
+  j["block"] = block;
+  j["vm"] = getenv("SOCKBENCH_VM") ? getenv("SOCKBENCH_VM") : "none";
+  j["patchset"] = getenv("SOCKBENCH_PATCHSET") ? getenv("SOCKBENCH_PATCHSET") : "none";
+
+  // Map memory: empty with max_entries = 1 << 20, and full: `entries` keys
+  // with distinct prefixes over `holders` sockets (a socket can be in a
+  // sockhash under many keys; keep the links per socket few, their removal
+  // walks the psock's link list).
+  {
+    std::fprintf(stderr, "memory: %ld entries over %ld sockets\n", entries, holders);
+    auto skel = LoadSkel(static_cast<uint32_t>(entries), SB_SOCKHASH_PREFIX_LEN);
+    ASSERT_TRUE(skel.ok()) << skel.status();
+    int map = bpf_map__fd((*skel)->maps.sb_sockhash);
+    j["memory"]["max_entries"] = entries;
+    j["memory"]["key_size"] = sizeof(sb_sockhash_key);
+    j["memory"]["memlock_empty_bytes"] = MemlockBytes(map);
+    InNetns ns;
+    std::vector<UniqueFd> socks;
+    for (long i = 0; i < holders; ++i) socks.push_back(UdpConnected(Loopback4(9)));
+    long slab0 = MeminfoKb("Slab:");
+    double t0 = NowUs();
+    long done = 0;
+    for (long i = 0; i < entries; ++i) {
+      sb_sockhash_key k = SockhashPrefix(Loopback4(static_cast<uint16_t>(i % 65536)));
+      k.addr_be[1] = static_cast<uint32_t>(i / 65536);
+      k.cookie = static_cast<uint64_t>(i);
+      uint64_t fd = socks[i % holders].get();
+      if (bpf_map_update_elem(map, &k, &fd, BPF_NOEXIST) != 0) {
+        ADD_FAILURE() << "update " << i << ": " << strerror(errno);
+        break;
+      }
+      ++done;
+    }
+    j["memory"]["entries"] = done;
+    j["memory"]["holder_sockets"] = holders;
+    j["memory"]["insert_us_per_entry_syscall"] = (NowUs() - t0) / std::max(1L, done);
+    j["memory"]["memlock_full_bytes"] = MemlockBytes(map);
+    j["memory"]["slab_kb_delta_full"] = MeminfoKb("Slab:") - slab0;
+    WriteJson(out, j);
+    std::fprintf(stderr, "memory done\n");
+  }
+
+  // connect(): no program, then with the programs inserting into the
+  // sockhash, with distinct prefixes (a bucket each) and with a single
+  // prefix (one bucket that grows to n).
+  struct Mode {
+    const char* name;
+    Proto proto;
+    bool program;
+    bool distinct;
+  };
+  for (Mode m : {Mode{"udp_no_program", Proto::kUdp, false, false},
+                 Mode{"udp_insert_distinct_prefixes", Proto::kUdp, true, true},
+                 Mode{"udp_insert_one_prefix", Proto::kUdp, true, false},
+                 Mode{"tcp_no_program", Proto::kTcp, false, false},
+                 Mode{"tcp_insert_one_prefix", Proto::kTcp, true, false}}) {
+    std::fprintf(stderr, "connect: %s\n", m.name);
+    std::vector<UniqueFd> keep, namespaces;
+    SockhashBucketDestroyer d;
+    if (m.program) {
+      ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());
+    }
+    long slab0 = MeminfoKb("Slab:");
+    long count = m.proto == Proto::kTcp ? n_tcp : n;
+    std::vector<double> means = ConnectSeries(m.proto, count, block, m.distinct, &keep, &namespaces);
+    nlohmann::json r;
+    r["connect_us_per_block"] = means;
+    r["sockets"] = count;
+    r["slab_kb_delta"] = MeminfoKb("Slab:") - slab0;  // TCP: client + peer
+    if (d.map_fd() >= 0) {
+      r["inserted"] = d.index_counters().inserted;
+      r["insert_failed"] = d.index_counters().failed;
+      r["map_memlock_bytes"] = MemlockBytes(d.map_fd());
+    }
+    j["connect"][m.name] = r;
+    WriteJson(out, j);
+    keep.clear();
+    d.Release();
+  }
+  std::printf("%s\n", j.dump(2).c_str());
+}
+
+}  // namespace
+}  // namespace sockbench
