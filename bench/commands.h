@@ -5,5 +5,6 @@ namespace sockbench {
 
 int ProbeCommand();
 int RunCommand();
+int LeakCommand();
 
 }  // namespace sockbench

@@ -27,6 +27,19 @@ ABSL_FLAG(std::string, out, "",
 ABSL_FLAG(long, socket_cap, 0,
           "run: skip (and report as skipped) scenarios with more sockets than this; 0 = no cap. "
           "For scaled-down runs, e.g. in an emulated VM");
+ABSL_FLAG(std::string, strategy, "all",
+          "leak: comma-separated reverse-NAT cleanup strategies, or 'all' (addr_keyed, sk_storage, "
+          "cookie_index)");
+ABSL_FLAG(int, sockets, 64, "leak: sockets per matrix cell");
+ABSL_FLAG(int, churn, 0, "leak: run the churn study for this many cycles instead of the matrix");
+ABSL_FLAG(int, lru_size, 512, "leak --churn: entries of the LRU reverse maps");
+ABSL_FLAG(int, churn_sockets, 64, "leak --churn: sockets opened and aborted per cycle");
+ABSL_FLAG(int, live_sockets, 64, "leak --churn: long-lived sockets whose translation is checked");
+ABSL_FLAG(int, check_every, 16,
+          "leak --churn: each live socket's translation is checked (real getpeername/recvmsg) once "
+          "every N cycles, one cohort per cycle; N sets how idle live sockets are (0: never)");
+ABSL_FLAG(int, cost_sockets, 1000, "leak: sockets per cost measurement (0: skip the cost part)");
+ABSL_FLAG(int, cost_rounds, 11, "leak: rounds of the cost measurement (medians are reported)");
 
 namespace {
 
@@ -35,7 +48,44 @@ constexpr char kUsage[] =
     "  probe [--json]                 which destruction approaches this kernel supports, and why not\n"
     "  run --workload FILE [--approach LIST] [--repetitions N] [--out FILE] [--socket_cap N]\n"
     "                                 build the fleet, time and verify each approach\n"
+    "  vm [--kernel PATH | --build] [--debug] [--cpus N] [--memory M] [--timeout S] -- <command> [flags]\n"
+    "                                 boot sockbench's kernel in qemu and run a sockbench command there\n"
+    "  leak [--strategy LIST] [--approach LIST] [--sockets N] [--out FILE]\n"
+    "                                 reverse-NAT leak matrix (cilium#42649) and cost per strategy\n"
+    "  leak --churn N [--lru_size N] [--churn_sockets N] [--live_sockets N] [--out FILE]\n"
+    "                                 LRU harm when a backend keeps dying\n"
     "Needs root. See README.md and docs/.";
+
+// `sockbench vm [vm flags] -- <sockbench command>`: hand over to the VM
+// runner (kernel/vm.sh), which boots the kernel with this machine's root
+// shared read-only and runs this very binary inside.
+int VmCommand(int argc, char** argv) {
+  std::vector<std::string> args = {"bash", SOCKBENCH_SOURCE_DIR "/kernel/vm.sh"};
+  int i = 2;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) args.push_back(argv[i]);
+  if (i == argc || i + 1 == argc) {
+    std::fprintf(stderr,
+                 "sockbench vm: give the command to run after '--', e.g. "
+                 "sockbench vm -- run --workload workloads/smoke.json\n");
+    return 2;
+  }
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) {
+    std::perror("sockbench vm: readlink /proc/self/exe");
+    return 1;
+  }
+  exe[n] = '\0';
+  args.push_back("--");
+  args.push_back(exe);
+  for (++i; i < argc; ++i) args.push_back(argv[i]);
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  execvp("bash", cargv.data());
+  std::perror("sockbench vm: exec kernel/vm.sh");
+  return 1;
+}
 
 // One worker holds as many sockets as the descriptor limit allows; the hard
 // limit cannot be raised here, so use all of it.
@@ -60,6 +110,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string cmd = argv[1];
+  if (cmd == "vm") return VmCommand(argc, argv);
   std::vector<char*> rest = {argv[0]};
   for (int i = 2; i < argc; ++i) rest.push_back(argv[i]);
   std::vector<char*> positional = absl::ParseCommandLine(static_cast<int>(rest.size()), rest.data());
@@ -67,8 +118,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sockbench %s: unexpected argument '%s'\n", cmd.c_str(), positional[1]);
     return 2;
   }
-  if (cmd != "probe" && cmd != "run") {
-    std::fprintf(stderr, "sockbench: unknown command '%s' (commands: probe, run; see sockbench --help)\n",
+  if (cmd != "probe" && cmd != "run" && cmd != "leak") {
+    std::fprintf(stderr, "sockbench: unknown command '%s' (commands: probe, run, leak; see sockbench --help)\n",
                  cmd.c_str());
     return 2;
   }
@@ -80,5 +131,6 @@ int main(int argc, char** argv) {
   sockbench::InstallCleanupHandlers();
   sockbench::InstallLibbpfLogger();
   if (cmd == "probe") return sockbench::ProbeCommand();
+  if (cmd == "leak") return sockbench::LeakCommand();
   return sockbench::RunCommand();
 }

@@ -64,7 +64,8 @@ def draw(ax, series, xaxis, fixed_label):
     for (approach, netns, sockets, targets), times in series.items():
         x = sockets if xaxis == "sockets" else netns
         times = sorted(times)
-        median = times[len(times) // 2]
+        mid = len(times) // 2
+        median = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
         by_approach[approach].append((x, median, times[0], times[-1]))
     drawn = 0
     for approach, pts in sorted(by_approach.items()):

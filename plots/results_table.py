@@ -37,7 +37,9 @@ def medians(doc):
         if len(ts) > 1:
             mean = sum(ts) / len(ts)
             cv = (sum((t - mean) ** 2 for t in ts) / (len(ts) - 1)) ** 0.5 / mean
-        out[key] = (ts[len(ts) // 2], cv, len(ts))
+        mid = len(ts) // 2
+        median = ts[mid] if len(ts) % 2 else (ts[mid - 1] + ts[mid]) / 2  # as Google Benchmark
+        out[key] = (median, cv, len(ts))
     return out, errors
 
 

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# tests/vm/test_suite.sh: sockbench inside the patched kernel, in one boot.
+#
+# Usage: tests/vm/test_suite.sh BUILD_DIR [--debug]
+#   BUILD_DIR  the CMake build directory (sockbench and the test binaries)
+#   --debug    boot the debug kernel (lockdep, KASAN, ...) instead
+#
+# Builds (or fetches from cache) the kernel of kernel/patches/series, boots it
+# with kernel/vm.sh and, in the guest:
+#   1. `sockbench probe --json`
+#   2. `sockbench run --workload workloads/smoke.json` with every approach
+#   3. the selftest-style GoogleTest binaries: kernel_tests (every approach x
+#      protocol x family destroys exactly its target), iter_all_netns_tests,
+#      sockhash_bucket_tests, leak_tests
+# On the host it then checks the results:
+#   - probe: the approaches the series implements (iter_all_netns,
+#     sockhash_bucket) and the stock ones are supported; the others are
+#     unsupported with a reason
+#   - smoke result: context names a 6.12 kernel, the vm mode (kvm|tcg) and
+#     the series' patchset; every supported approach has timings and no error
+#     (a miss or an extra would be error_occurred), every other approach is
+#     one "unsupported: ..." entry
+#   - every GoogleTest binary passed and none skipped everything
+# vm.sh fails the run (exit 3) on any kernel splat (WARNING, lockdep, KASAN,
+# ...). The first run builds the kernel (~12 min on 2 idle cores; ~16 min
+# for --debug). Exit 0 if all pass.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+(($# >= 1)) || { echo "usage: $0 BUILD_DIR [--debug]" >&2; exit 2; }
+build_dir=$(realpath -- "$1")
+shift
+debug_flag=()
+[[ ${1:-} == --debug ]] && debug_flag=(--debug)
+
+for f in sockbench tests/kernel_tests tests/iter_all_netns_tests tests/sockhash_bucket_tests tests/leak_tests; do
+	[[ -x $build_dir/$f ]] || { echo "FAIL: $build_dir/$f not built" >&2; exit 1; }
+done
+
+# Results go to a directory under /var/tmp: the guest's /tmp is its own tmpfs.
+work=$(mktemp -d /var/tmp/sockbench-test-suite.XXXXXX)
+# shellcheck disable=SC2317 # invoked via trap
+cleanup() { rm -rf -- "$work"; }
+trap cleanup EXIT
+
+kernel=$("$repo/kernel/build.sh" "${debug_flag[@]}")
+echo "kernel: $kernel"
+
+# The guest script: each step's exit status goes to a file, so one failing
+# step does not hide the others. The guest has no pyenv python; nothing here
+# needs one.
+cat >"$work/guest.sh" <<EOF
+set -u
+cd "$repo"
+step() { # name, command...
+	local name=\$1; shift
+	echo "=== guest: \$name"
+	local t0=\$(date +%s%N)
+	"\$@" >"$work/\$name.out" 2>&1
+	local rc=\$?
+	echo "\$rc" >"$work/\$name.rc"
+	echo "=== guest: \$name exit \$rc in \$(( (\$(date +%s%N) - t0) / 1000000 )) ms"
+}
+step probe "$build_dir/sockbench" probe --json
+step smoke "$build_dir/sockbench" run --workload "$repo/workloads/smoke.json" --out "$work/smoke.json"
+step kernel_tests "$build_dir/tests/kernel_tests"
+step iter_all_netns_tests "$build_dir/tests/iter_all_netns_tests"
+step sockhash_bucket_tests "$build_dir/tests/sockhash_bucket_tests"
+step leak_tests "$build_dir/tests/leak_tests"
+exit 0
+EOF
+
+vm_rc=0
+"$repo/kernel/vm.sh" --kernel "$kernel" --timeout 2400 --rw "$work" -- bash "$work/guest.sh" || vm_rc=$?
+
+failures=0
+pass() { printf 'PASS: %s\n' "$*"; }
+fail() {
+	printf 'FAIL: %s\n' "$*"
+	failures=$((failures + 1))
+}
+
+if ((vm_rc == 0)); then pass "guest ran and powered off, no kernel splat"; else fail "vm.sh exit $vm_rc (3: kernel splat, 124: timeout)"; fi
+
+for name in probe smoke kernel_tests iter_all_netns_tests sockhash_bucket_tests leak_tests; do
+	rc=$(cat "$work/$name.rc" 2>/dev/null || echo missing)
+	if [[ $rc == 0 ]]; then
+		pass "$name exit 0"
+	else
+		fail "$name exit $rc; its output:"
+		sed 's/^/    /' "$work/$name.out" 2>/dev/null | tail -60
+	fi
+done
+
+# A GoogleTest binary that skipped every test would pass and prove nothing.
+for name in kernel_tests iter_all_netns_tests sockhash_bucket_tests leak_tests; do
+	passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$work/$name.out" 2>/dev/null || true)
+	skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$work/$name.out" 2>/dev/null || true)
+	if [[ -n $passed && $passed -gt 0 ]]; then
+		pass "$name: ${passed} passed, ${skipped:-0} skipped"
+	else
+		fail "$name: no test passed"
+	fi
+done
+
+# Result checks, with the system python (any python3 with json will do).
+if /usr/bin/python3 - "$work/probe.out" "$work/smoke.json" <<'EOF'; then pass "probe and smoke results"; else fail "probe and smoke results"; fi
+import json, sys
+ok = True
+def check(cond, what):
+    global ok
+    print(("  ok: " if cond else "  BAD: ") + what)
+    ok &= bool(cond)
+
+probe = json.load(open(sys.argv[1]))
+support = {a["name"]: a for a in probe["approaches"]}
+for name in ("sock_diag", "iter_per_netns", "iter_all_netns", "sockhash_bucket"):
+    check(support[name]["supported"], f"probe: {name} supported ({support[name]['reason']})")
+for name in ("sk_storage_iter", "sleepable_kfunc"):
+    check(not support[name]["supported"] and support[name]["reason"],
+          f"probe: {name} unsupported with a reason: {support[name]['reason']!r}")
+
+res = json.load(open(sys.argv[2]))
+ctx = res["context"]
+check(ctx["kernel_release"].startswith("6.12."), f"kernel_release {ctx['kernel_release']}")
+check(ctx["vm"] in ("kvm", "tcg"), f"vm mode {ctx['vm']}")
+check("0001-" in ctx["patchset"] and "0101-" in ctx["patchset"], f"patchset {ctx['patchset'][:60]}...")
+by_approach = {}
+for b in res["benchmarks"]:
+    by_approach.setdefault(b["name"].split("/")[1], []).append(b)
+for name, entry in support.items():
+    runs = by_approach.get(name, [])
+    if entry["supported"]:
+        errors = [b.get("error_message") for b in runs if b.get("error_occurred")]
+        timed = [b for b in runs if b.get("run_type") == "iteration" and not b.get("error_occurred")]
+        check(timed and not errors, f"{name}: {len(timed)} verified repetitions, errors {errors}")
+        check(all(b["destroyed"] == b["targets"] and b["missed"] == 0 and b["extra"] == 0 for b in timed),
+              f"{name}: destroyed == targets, no miss, no extra")
+    else:
+        check(len(runs) == 1 and runs[0].get("error_occurred")
+              and runs[0]["error_message"].startswith("unsupported"),
+              f"{name}: one unsupported entry")
+sys.exit(0 if ok else 1)
+EOF
+
+if ((failures)); then
+	echo "$failures check(s) failed"
+	exit 1
+fi
+echo "all checks passed"
