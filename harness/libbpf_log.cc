@@ -55,8 +55,15 @@ std::string LibbpfLog() { return t_log; }
 std::string LibbpfReason() {
   std::vector<std::string> lines = absl::StrSplit(t_log, '\n', absl::SkipWhitespace());
   // The verifier's last word comes just before its "processed N insns" line.
-  for (size_t i = 0; i < lines.size(); ++i)
-    if (absl::StartsWith(lines[i], "processed ") && i > 0) return lines[i - 1];
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!absl::StartsWith(lines[i], "processed ")) continue;
+    // Nothing verified: the kernel turned the program down up front (its
+    // type, attach target or a policy), and the log has no complaint.
+    if (absl::StartsWith(lines[i], "processed 0 insns"))
+      return "the kernel refused the program before verifying it (program type or attach target "
+             "not allowed here)";
+    if (i > 0) return lines[i - 1];
+  }
   // Otherwise libbpf's own first complaint, without the "libbpf: " prefix.
   for (const auto& l : lines)
     if (absl::StrContains(l, "not found") || absl::StrContains(l, "failed to find"))

@@ -1,15 +1,18 @@
 #include "harness/netns.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -42,8 +45,57 @@ absl::Status BringUpLoopback() {
 // the DAD work item runs, and a bind() in that window fails with
 // EADDRNOTAVAIL. NODAD makes the address usable when the request is acked.
 // One socket, one acked request per address, so an error names its address.
+// Usable means: bind() to it works and the kernel has a route to it (a UDP
+// connect() sends nothing but does the route lookup). Returns the errno of
+// the first check that fails, 0 when both pass.
+int Ipv6Unusable(const Endpoint& addr) {
+  UniqueFd s(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return errno;
+  Endpoint ep = addr;
+  ep.port_be = 0;
+  sockaddr_storage ss;
+  socklen_t len = ep.ToSockaddr(&ss);
+  if (bind(s.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) return errno;
+  ep.port_be = htons(9);
+  len = ep.ToSockaddr(&ss);
+  if (connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) return errno;
+  return 0;
+}
+
+// Even with IFA_F_NODAD the kernel finishes a new address from a workqueue:
+// it stays tentative, and its local route absent, for a moment after the
+// RTM_NEWADDR ack (seen as EADDRNOTAVAIL on bind and ENETUNREACH on connect).
+// `events` was subscribed to address and route changes before the addresses
+// were added, so no change can slip between a failed check and the wait.
+absl::Status WaitIpv6Usable(mnl_socket* events, int count) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  for (int i = 0; i < count; ++i) {
+    const Endpoint a = BackendAddress(i, Family::kIpv6);
+    // Each round waits for one batch of address or route events; a second
+    // without any event and still unusable means the kernel is stuck.
+    for (;;) {
+      const int err = Ipv6Unusable(a);
+      if (err == 0) break;
+      if (err != EADDRNOTAVAIL && err != ENETUNREACH)
+        return ErrnoStatus(absl::StrCat("check ", a.ToString()), err);
+      pollfd p{mnl_socket_get_fd(events), POLLIN, 0};
+      if (poll(&p, 1, 1000) <= 0)
+        return absl::DeadlineExceededError(absl::StrCat(
+            a.ToString(), " never became usable: ", std::strerror(err)));
+      while (recv(mnl_socket_get_fd(events), buf.data(), buf.size(), MSG_DONTWAIT) > 0) {
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AddIpv6Addresses(int count) {
   if (count == 0) return absl::OkStatus();
+  mnl_socket* events = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  if (events == nullptr) return ErrnoStatus("rtnetlink socket for address events");
+  absl::Cleanup close_events = [events] { mnl_socket_close(events); };
+  if (mnl_socket_bind(events, RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE, MNL_SOCKET_AUTOPID) < 0)
+    return ErrnoStatus("subscribe to IPv6 address and route events");
   mnl_socket* nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
   if (nl == nullptr) return ErrnoStatus("rtnetlink socket for address setup");
   absl::Cleanup close_nl = [nl] { mnl_socket_close(nl); };
@@ -74,7 +126,7 @@ absl::Status AddIpv6Addresses(int count) {
                    mnl_socket_get_portid(nl), nullptr, nullptr) < 0)
       return ErrnoStatus(what);
   }
-  return absl::OkStatus();
+  return WaitIpv6Usable(events, count);
 }
 
 // /proc/sys/net resolves to the namespace of the opening thread. A wide range

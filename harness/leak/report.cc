@@ -73,6 +73,8 @@ nlohmann::json CellToJson(const CellResult& r) {
       {"issue_42649", IssueResult(r.spec)},
       {"verdict", Verdict(r)},
   };
+  if (!r.left.storage_counted_by.empty())
+    j["left"]["storage_counted_by"] = r.left.storage_counted_by;
   if (r.spec.abort)
     j["destroy"] = {{"visited", r.destroy.visited}, {"matched", r.destroy.matched},
                     {"destroyed", r.destroy.destroyed}, {"failed", r.destroy.failed}};

@@ -36,6 +36,9 @@ struct ReverseState {
   uint64_t rev6 = 0;     // ... IPv6
   uint64_t index = 0;    // cookie_index's side map entries
   uint64_t storage = 0;  // sk_storage: storages still linked to a socket
+  // sk_storage: how `storage` was counted (kernels differ in what they
+  // allow, see harness/leak/sk_storage.cc); empty for the LRU strategies.
+  std::string storage_counted_by;
   uint64_t total() const { return rev4 + rev6 + index + storage; }
 };
 

@@ -37,7 +37,9 @@ class Namespace {
     sockaddr_storage ss;
     socklen_t len = ep.ToSockaddr(&ss);
     int one = 1;
-    UniqueFd server(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+    // Non-blocking: a connection that never arrives fails the test instead
+    // of hanging it in accept().
+    UniqueFd server(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (family == Family::kIpv6) setsockopt(server.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     EXPECT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << ep.ToString() << strerror(errno);
     if (proto == Proto::kTcp) {
