@@ -19,11 +19,13 @@
 ABSL_FLAG(bool, json, false, "probe: print JSON instead of a table");
 ABSL_FLAG(std::string, workload, "", "run: workload file (workloads/*.json)");
 ABSL_FLAG(std::string, approach, "all",
-          "run: comma-separated approaches, or 'all' (sock_diag, iter_per_netns, iter_all_netns, "
-          "sockhash_bucket, sk_storage_iter, sleepable_kfunc)");
+          "run, leak: comma-separated approaches, or 'all' (sock_diag, iter_per_netns, "
+          "iter_all_netns, sockhash_bucket, sk_storage_iter, sleepable_kfunc); leak aborts "
+          "sockets with each one the kernel supports");
 ABSL_FLAG(int, repetitions, 0, "run: timed repetitions per approach and scenario (0: the workload's)");
 ABSL_FLAG(std::string, out, "",
-          "run: result JSON path (default results/<kernel_release>-<UTC timestamp>.json)");
+          "run, leak: result JSON path (default results/<kernel_release>-<UTC timestamp>.json, "
+          "leak: results/leak[-churn]-<kernel_release>.json)");
 ABSL_FLAG(long, socket_cap, 0,
           "run: skip (and report as skipped) scenarios with more sockets than this; 0 = no cap. "
           "For scaled-down runs, e.g. in an emulated VM");
