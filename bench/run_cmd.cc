@@ -150,9 +150,16 @@ int RunCommand() {
     return 2;
   }
 
-  // Every scenario must be buildable before anything is created.
+  // Every scenario that will run must be buildable before anything is
+  // created. Scenarios over --socket_cap are not planned: a cap exists to
+  // scale a workload down to what this machine (or VM) can hold.
   std::vector<FleetPlan> plans;
+  nlohmann::json skipped = nlohmann::json::array();
   for (const Scenario& s : wl->scenarios) {
+    if (cap > 0 && s.sockets > cap) {
+      skipped.push_back({{"scenario", s.Label()}, {"reason", absl::StrCat("sockets > --socket_cap ", cap)}});
+      continue;
+    }
     absl::StatusOr<FleetPlan> p = FleetPlan::Make(s, WorkerFdCapacity());
     if (!p.ok()) {
       std::fprintf(stderr, "sockbench run: workload %s: %s\n", path.c_str(),
@@ -188,17 +195,13 @@ int RunCommand() {
   InitBenchmarkLibrary();
   CollectingReporter reporter;
   nlohmann::json memory = nlohmann::json::array();
-  nlohmann::json skipped = nlohmann::json::array();
   int failures = 0;
+  for (const auto& sk : skipped)
+    std::printf("scenario %s: skipped, %s\n", sk["scenario"].get<std::string>().c_str(),
+                sk["reason"].get<std::string>().c_str());
 
   for (const FleetPlan& plan : plans) {
     const Scenario& s = plan.scenario;
-    if (cap > 0 && s.sockets > cap) {
-      std::printf("scenario %s: skipped, %ld sockets > --socket_cap %ld\n", s.Label().c_str(),
-                  s.sockets, cap);
-      skipped.push_back({{"scenario", s.Label()}, {"reason", absl::StrCat("sockets > --socket_cap ", cap)}});
-      continue;
-    }
     auto mem_before = SocketMemory();
     auto t0 = Clock::now();
     absl::StatusOr<NetnsSet> netns;

@@ -277,7 +277,8 @@ printf '%s\0' "${cmd[@]}" >"$run/argv"
 printf '%s\0' "$PWD" >"$run/cwd"
 {
 	printf '%s\0' "PATH=$PATH" "HOME=${HOME:-/root}" "TERM=dumb" \
-		"SOCKBENCH_VM=$accel" "SOCKBENCH_PATCHSET=$patchset"
+		"SOCKBENCH_VM=$accel" "SOCKBENCH_PATCHSET=$patchset" \
+		"SOCKBENCH_GUEST_NOFILE=$(ulimit -Hn)"
 	[[ -n $config_sha ]] && printf '%s\0' "SOCKBENCH_KERNEL_CONFIG_SHA256=$config_sha"
 	[[ -n $release ]] && printf '%s\0' "SOCKBENCH_KERNEL_RELEASE=$release"
 	for v in LANG LC_ALL; do [[ -n ${!v:-} ]] && printf '%s\0' "$v=${!v}"; done

@@ -114,7 +114,8 @@ def main():
             plt.close(fig)
             continue  # this sweep does not vary along this axis
         workload = loaded[0][1].get("workload", "")
-        fig.suptitle(f"{args.title}{workload}: time to destroy the dying backend's sockets vs {xaxis}")
+        prefix = f"{args.title}, " if args.title else ""
+        fig.suptitle(f"{prefix}{workload}: time to destroy the dying backend's sockets vs {xaxis}")
         fig.tight_layout()
         for ext in ("png", "svg"):
             out = os.path.join(args.out_dir, f"{workload}-vs-{xaxis}.{ext}")
