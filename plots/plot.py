@@ -109,7 +109,7 @@ def main():
             total += draw(ax, series, xaxis, fixed)
             ax.set_title(panel_title(ctx), fontsize=9)
             if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=8, loc="lower right")
+                ax.legend(fontsize=8, loc="best")
         if total == 0:
             plt.close(fig)
             continue  # this sweep does not vary along this axis
