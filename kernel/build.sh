@@ -2,10 +2,12 @@
 # kernel/build.sh: build the sockbench guest kernel (Debian's linux-source-6.12
 # + kernel/patches/series + kernel/config/*.config), or return it from cache.
 #
-# Usage: kernel/build.sh [--debug] [--print-dir]
+# Usage: kernel/build.sh [--debug] [--print-dir | --print-src]
 #   --debug       also apply kernel/config/debug.config (lockdep, KASAN, ...)
 #   --print-dir   print the cache directory for the current inputs and exit
 #                 without building (it exists only if that kernel was built)
+#   --print-src   print the extracted source tree (for scripts/checkpatch.pl)
+#                 and exit; fails if no build has extracted it yet
 #
 # stdout: exactly one line, the path of the kernel image (bzImage); everything
 # else goes to stderr. Next to the image: vmlinux (with DWARF, for decoding
@@ -50,11 +52,12 @@ usage() {
 }
 
 debug=0
-print_dir=0
+print_dir=0 print_src=0
 while (($#)); do
 	case $1 in
 	--debug) debug=1 ;;
 	--print-dir) print_dir=1 ;;
+	--print-src) print_src=1 ;;
 	-h | --help) usage 0 ;;
 	*)
 		log "unknown argument: $1"
@@ -169,6 +172,12 @@ out=$kroot/$key
 
 if ((print_dir)); then
 	printf '%s\n' "$out"
+	exit 0
+fi
+if ((print_src)); then
+	src_tree=$kroot/src/${src_version//[^A-Za-z0-9._+-]/_}
+	[[ -f $src_tree/.complete ]] || die "no extracted source under $src_tree: run kernel/build.sh first"
+	printf '%s\n' "$src_tree/linux"
 	exit 0
 fi
 
