@@ -3,7 +3,7 @@
 # sockbench kernel, with the host's / shared read-only.
 #
 # Usage: kernel/vm.sh [--kernel PATH | --build] [--debug] [--cpus N]
-#                     [--memory SIZE] [--timeout SECONDS] [--rw DIR]...
+#                     [--memory SIZE] [--timeout SECONDS] [--rw DIR]... [--ro DIR]...
 #                     [--env NAME[=VALUE]]... [--console] [--keep]
 #                     -- COMMAND [ARGS...]
 #   --kernel PATH   boot this kernel image (bzImage or vmlinux)
@@ -12,6 +12,8 @@
 #   --cpus N        vCPUs (default 2)          --memory SIZE  RAM (default 4G)
 #   --timeout S     kill the guest after S seconds (default 1800)
 #   --rw DIR        also make DIR writable in the guest (repeatable)
+#   --ro DIR        also show DIR read-only where the guest would hide it
+#                   (under /tmp or /run; repeatable)
 #   --env N[=V]     pass N (host value, or V) to the command (repeatable)
 #   --console       copy the kernel console to stderr while running
 #   --keep          keep the run directory (console log, dmesg) afterwards
@@ -56,7 +58,7 @@ usage() {
 }
 
 kernel="" build=0 debug=0 cpus=2 memory=4G timeout=1800 console=0 keep=0
-rw_dirs=() env_args=()
+rw_dirs=() ro_dirs=() env_args=()
 need_arg() { (($# >= 2)) || die "$1 needs an argument (see --help)"; }
 while (($#)); do
 	case $1 in
@@ -72,6 +74,8 @@ while (($#)); do
 	--timeout=*) timeout=${1#*=} ;;
 	--rw) need_arg "$@"; rw_dirs+=("$2"); shift ;;
 	--rw=*) rw_dirs+=("${1#*=}") ;;
+	--ro) need_arg "$@"; ro_dirs+=("$2"); shift ;;
+	--ro=*) ro_dirs+=("${1#*=}") ;;
 	--env) need_arg "$@"; env_args+=("$2"); shift ;;
 	--env=*) env_args+=("${1#*=}") ;;
 	--console) console=1 ;;
@@ -238,9 +242,19 @@ for ((i = 0; i < ${#cmd[@]}; i++)); do
 	esac
 	add_rw_dir "$(dirname -- "$out_path")"
 done
-case $PWD/ in
-/tmp/* | /run/* | /dev/* | /proc/* | /sys/*) add_share "$PWD" ro ;;
-esac
+# The working directory, sockbench's own checkout (its binaries and
+# workloads) and --ro directories, when they sit where the guest mounts
+# its own tmpfs (a CI clone under /tmp, say).
+add_hidden_ro() {
+	local dir
+	dir=$(realpath -- "$1") || die "--ro: no such directory: $1"
+	case $dir/ in
+	/tmp/* | /run/* | /dev/* | /proc/* | /sys/*) add_share "$dir" ro ;;
+	esac
+}
+add_hidden_ro "$PWD"
+add_hidden_ro "$here/.."
+for d in "${ro_dirs[@]}"; do add_hidden_ro "$d"; done
 
 fstab_escape() { # fstab fields: octal escapes for blanks and backslash
 	local s=$1

@@ -71,7 +71,7 @@ exit 0
 EOF
 
 vm_rc=0
-"$repo/kernel/vm.sh" --kernel "$kernel" --timeout 2400 --rw "$work" -- bash "$work/guest.sh" || vm_rc=$?
+"$repo/kernel/vm.sh" --kernel "$kernel" --timeout 2400 --rw "$work" --ro "$build_dir" -- bash "$work/guest.sh" || vm_rc=$?
 
 failures=0
 pass() { printf 'PASS: %s\n' "$*"; }
