@@ -3,7 +3,8 @@
 
 Reads one or more result JSON files (Google Benchmark format written by
 `sockbench run`), and draws, per approach, the median destruction time of each
-scenario with min-max whiskers on log-log axes. Files from different kernels
+scenario with min-max whiskers on log-log axes. Results of a single scenario
+(the default workload) become a bar chart per scenario instead. Files from different kernels
 (host vs patched VM) are drawn side by side in one figure, one panel each, so
 timings are only ever compared within one kernel and VM mode.
 
@@ -89,6 +90,67 @@ def draw(ax, series, xaxis, fixed_label):
     return drawn
 
 
+def draw_bars(ax, series, errors):
+    """One bar per approach (median, min-max whisker); unsupported ones named."""
+    names, medians, lo, hi, colors = [], [], [], [], []
+    for (approach, _netns, _sockets, _targets), times in sorted(series.items()):
+        times = sorted(times)
+        mid = len(times) // 2
+        median = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+        names.append(approach)
+        medians.append(median)
+        lo.append(median - times[0])
+        hi.append(times[-1] - median)
+        colors.append(APPROACH_STYLE.get(approach, ("black", "x"))[0])
+    if not names:
+        return 0
+    # Fastest first: the order a reader compares them in.
+    order = sorted(range(len(names)), key=lambda i: medians[i])
+    xs = list(range(len(order)))
+    ax.bar(xs, [medians[i] for i in order], color=[colors[i] for i in order],
+           yerr=[[lo[i] for i in order], [hi[i] for i in order]], capsize=4)
+    ax.set_xticks(xs, [names[i] for i in order], rotation=15, fontsize=8)
+    for x, i in zip(xs, order):
+        m = medians[i]
+        label = f"{m / 1e3:.2f} s" if m >= 1e3 else f"{m:.3g} ms"
+        ax.text(x + 0.08, m, label, ha="left", va="bottom", fontsize=8)
+    ax.set_yscale("log")
+    # Bars grow from well below the fastest one, so heights stay comparable.
+    ax.set_ylim(bottom=min(medians) / 10)
+    ax.set_ylabel("destruction time, median (ms)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    if errors:
+        ax.text(0.02, 0.98, "unsupported here: " + ", ".join(sorted(errors)),
+                transform=ax.transAxes, va="top", fontsize=8)
+    return len(names)
+
+
+def plot_single_scenario(loaded, args):
+    """Bar chart per file, for results that hold one scenario each."""
+    fig, axes = plt.subplots(1, len(loaded), figsize=(6.4 * len(loaded), 4.8), squeeze=False)
+    total = 0
+    for ax, (path, ctx, series, errors) in zip(axes[0], loaded):
+        total += draw_bars(ax, series, errors)
+        ax.set_title(panel_title(ctx), fontsize=9)
+    if total == 0:
+        plt.close(fig)
+        return []
+    workload = loaded[0][1].get("workload", "")
+    scenario = sorted(loaded[0][2])[0] if loaded[0][2] else None
+    what = (f" ({scenario[1]} netns, {scenario[2]} sockets, {scenario[3]} targets)"
+            if scenario else "")
+    prefix = f"{args.title}, " if args.title else ""
+    fig.suptitle(f"{prefix}{workload}{what}: time to destroy the dying backend's sockets")
+    fig.tight_layout()
+    written = []
+    for ext in ("png", "svg"):
+        out = os.path.join(args.out_dir, f"{workload}-by-approach.{ext}")
+        fig.savefig(out, dpi=130)
+        written.append(out)
+    plt.close(fig)
+    return written
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", help="sockbench result JSON files")
@@ -123,7 +185,9 @@ def main():
             written.append(out)
         plt.close(fig)
     if not written:
-        print("plot.py: no scenario axis varies in these results (one scenario each): no plot drawn")
+        written = plot_single_scenario(loaded, args)
+    if not written:
+        print("plot.py: nothing to plot (no timed, verified entries)")
     for w in written:
         print(w)
     return 0
