@@ -1,11 +1,15 @@
 #include "harness/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "harness/cleanup.h"
@@ -13,10 +17,32 @@
 
 namespace sockbench {
 
+namespace {
+
+// A sockbench process killed by SIGKILL or a crash cannot remove its cgroup.
+// The next one removes such leftovers: "sockbench-<pid>-..." whose pid no
+// longer exists. rmdir() only succeeds on an empty cgroup, so a directory
+// still holding processes (a reused pid's, or anyone's) is left alone.
+void RemoveStaleCgroups(const std::string& base) {
+  DIR* d = opendir(base.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    long pid = 0;
+    char rest = 0;
+    if (sscanf(e->d_name, "sockbench-%ld-%c", &pid, &rest) != 2 || pid <= 0) continue;
+    if (pid == getpid() || kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    rmdir(absl::StrCat(base, "/", e->d_name).c_str());
+  }
+  closedir(d);
+}
+
+}  // namespace
+
 absl::StatusOr<ScopedCgroup> ScopedCgroup::Create(const std::string& tag) {
   static std::atomic<int> seq{0};
   const char* root = getenv("SOCKBENCH_CGROUP_ROOT");
   std::string base = root ? root : "/sys/fs/cgroup/unified";
+  RemoveStaleCgroups(base);
   std::string path = absl::StrCat(base, "/sockbench-", getpid(), "-", tag, "-", seq++);
   if (mkdir(path.c_str(), 0755) < 0)
     return ErrnoStatus(absl::StrCat("mkdir ", path, " (is cgroup v2 mounted at ", base,

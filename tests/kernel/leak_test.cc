@@ -106,7 +106,7 @@ TEST_F(LeakTest, WithoutProgramsTheVipIsUnreachable) {
 
 // Cilium issue cases 1-4: TCP is cleaned up on close and on abort.
 TEST_F(LeakTest, AddrKeyedTcpCloseAndAbortAreClean) {
-  Load("addr_keyed");
+  ASSERT_NO_FATAL_FAILURE(Load("addr_keyed"));
   for (Family f : AllFamilies()) {
     CellSpec close{SockKind::kTcp, f, false, "close"};
     EXPECT_EQ(Run(close).leaked, 0u) << Label(close);
@@ -120,7 +120,7 @@ TEST_F(LeakTest, AddrKeyedTcpCloseAndAbortAreClean) {
 
 // Cases 5 and 7: connected UDP is cleaned up on close.
 TEST_F(LeakTest, AddrKeyedConnectedUdpCloseIsClean) {
-  Load("addr_keyed");
+  ASSERT_NO_FATAL_FAILURE(Load("addr_keyed"));
   for (Family f : AllFamilies()) {
     CellSpec spec{SockKind::kUdpConnected, f, false, "close"};
     CellResult r = Run(spec);
@@ -132,7 +132,7 @@ TEST_F(LeakTest, AddrKeyedConnectedUdpCloseIsClean) {
 // Cases 6 and 8, the bug: after an abort the kernel has zeroed the
 // destination, sock_release rebuilds the wrong key, every entry stays.
 TEST_F(LeakTest, AddrKeyedConnectedUdpAbortLeaksEveryEntry) {
-  Load("addr_keyed");
+  ASSERT_NO_FATAL_FAILURE(Load("addr_keyed"));
   for (Family f : AllFamilies())
     for (const CellSpec& spec : AbortCells(SockKind::kUdpConnected, f)) {
       CellResult r = Run(spec, DestroyerFor(spec));
@@ -146,7 +146,7 @@ TEST_F(LeakTest, AddrKeyedConnectedUdpAbortLeaksEveryEntry) {
 // Not in the issue's table: an unconnected UDP socket never has a
 // destination, so even a regular close leaves its entries behind.
 TEST_F(LeakTest, AddrKeyedUnconnectedUdpCloseLeaks) {
-  Load("addr_keyed");
+  ASSERT_NO_FATAL_FAILURE(Load("addr_keyed"));
   for (Family f : AllFamilies()) {
     CellSpec spec{SockKind::kUdpUnconnected, f, false, "close"};
     EXPECT_EQ(Run(spec).leaked, static_cast<uint64_t>(kSockets)) << Label(spec);
@@ -157,7 +157,7 @@ class FixedStrategyTest : public LeakTest, public ::testing::WithParamInterface<
 
 // Every cell of the matrix, including the ones addr_keyed leaks in.
 TEST_P(FixedStrategyTest, NeverLeaks) {
-  Load(GetParam());
+  ASSERT_NO_FATAL_FAILURE(Load(GetParam()));
   std::vector<std::string> approaches;
   for (auto& d : destroyers_) approaches.push_back(d->name());
   for (const CellSpec& spec : MatrixCells(approaches)) {
@@ -172,7 +172,7 @@ TEST_P(FixedStrategyTest, NeverLeaks) {
 // recvmsg() reports for a real datagram from the backend must both be the
 // VIP, for every kind and family.
 TEST_P(FixedStrategyTest, LiveSocketsSeeTheVip) {
-  Load(GetParam());
+  ASSERT_NO_FATAL_FAILURE(Load(GetParam()));
   for (SockKind k : AllSockKinds())
     for (Family f : AllFamilies()) {
       auto open = lab_->Open(1, k, f, kLiveService, kSockets);
