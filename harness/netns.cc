@@ -46,7 +46,8 @@ absl::Status BringUpLoopback() {
 // EADDRNOTAVAIL. NODAD makes the address usable when the request is acked.
 // One socket, one acked request per address, so an error names its address.
 // Usable means: bind() to it works and the kernel has a route to it (a UDP
-// connect() sends nothing but does the route lookup). Returns the errno of
+// connect() sends nothing but does the route lookup; the only route is the
+// address's local route, see AddIpv6Addresses). Returns the errno of
 // the first check that fails, 0 when both pass.
 int Ipv6Unusable(const Endpoint& addr) {
   UniqueFd s(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -116,7 +117,13 @@ absl::Status AddIpv6Addresses(int count) {
     ifa->ifa_index = lo;
     mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
     mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
-    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_PERMANENT);
+    // NOPREFIXROUTE: the address's only route is then its local route, the
+    // one the kernel inserts when the address becomes usable. With a /128
+    // prefix route as well, a connect() could be routed (through the prefix
+    // route) before the address was local: the SYN came back unroutable and
+    // TCP connect() failed with ENETUNREACH, and WaitIpv6Usable's check
+    // could not tell the two routes apart.
+    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
     const std::string what = absl::StrCat("add ", a.ToString(), " to lo");
     if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return ErrnoStatus(what);
     const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
