@@ -12,7 +12,6 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "harness/leak/ipv6_ready.h"
 #include "harness/status.h"
 
 #ifndef SO_COOKIE
@@ -72,7 +71,6 @@ int SoError(int fd) {
 
 absl::StatusOr<std::unique_ptr<LeakApp>> LeakApp::Create() {
   std::unique_ptr<LeakApp> app(new LeakApp());
-  SB_RETURN_IF_ERROR(WaitIpv6Usable(ServiceBackend(0, Family::kIpv6)));
   for (Family f : AllFamilies())
     for (int s = 0; s < kServices; ++s) {
       Backend& b = app->backend(f, s);

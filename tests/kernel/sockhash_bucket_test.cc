@@ -169,30 +169,8 @@ std::vector<uint64_t> Dump(int link_fd, size_t chunk, const std::function<void()
   return out;
 }
 
-// Even on loopback, an IPv6 address leaves the tentative state from a
-// workqueue (addrconf_dad_work), so a bind() right after NetnsSet added it
-// can fail with EADDRNOTAVAIL under load: wait until no address is
-// tentative (IFA_F_TENTATIVE 0x40 in /proc/net/if_inet6).
-void WaitIpv6Settled(int netns_fd) {
-  auto in = ScopedNetns::Enter(netns_fd);
-  ASSERT_TRUE(in.ok());
-  for (int i = 0; i < 2000; ++i) {
-    std::ifstream f("/proc/net/if_inet6");
-    std::string addr, ifindex, plen, scope, flags, name;
-    bool tentative = false;
-    while (f >> addr >> ifindex >> plen >> scope >> flags >> name)
-      if (std::strtoul(flags.c_str(), nullptr, 16) & 0x40) tentative = true;
-    if (!tentative) return;
-    usleep(1000);
-  }
-  ADD_FAILURE() << "IPv6 addresses still tentative after 2 s";
-}
-
-absl::StatusOr<UniqueFd> NewNetns() {
-  auto fd = NetnsSet::CreateOne({BackendAddressCount(3)});
-  if (fd.ok()) WaitIpv6Settled(fd->get());
-  return fd;
-}
+// NetnsSet returns once the namespace's IPv6 addresses bind and route.
+absl::StatusOr<UniqueFd> NewNetns() { return NetnsSet::CreateOne({BackendAddressCount(3)}); }
 
 class InNetns {
  public:
