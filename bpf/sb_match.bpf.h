@@ -45,20 +45,11 @@ static __always_inline bool sb_is_target(const struct sock_common *skc)
 	return false;
 }
 
-/* Count the socket, and destroy it if it is a target. Only full sockets can
- * be aborted: TIME_WAIT and request sockets are skipped (their struct is a
- * sock_common only, and they carry no application to notify).
- */
-static __always_inline void sb_visit(struct sock_common *skc)
+/* A matched target: destroy it and count the outcome. */
+static __always_inline void sb_destroy(struct sock_common *skc)
 {
 	int err;
 
-	sb_counters.visited++;
-	if (skc->skc_state == SB_TCP_TIME_WAIT ||
-	    skc->skc_state == SB_TCP_NEW_SYN_RECV)
-		return;
-	if (!sb_is_target(skc))
-		return;
 	sb_counters.matched++;
 	err = bpf_sock_destroy(skc);
 	if (err) {
@@ -67,6 +58,21 @@ static __always_inline void sb_visit(struct sock_common *skc)
 	} else {
 		sb_counters.destroyed++;
 	}
+}
+
+/* Count the socket, and destroy it if it is a target. Only full sockets can
+ * be aborted: TIME_WAIT and request sockets are skipped (their struct is a
+ * sock_common only, and they carry no application to notify).
+ */
+static __always_inline void sb_visit(struct sock_common *skc)
+{
+	sb_counters.visited++;
+	if (skc->skc_state == SB_TCP_TIME_WAIT ||
+	    skc->skc_state == SB_TCP_NEW_SYN_RECV)
+		return;
+	if (!sb_is_target(skc))
+		return;
+	sb_destroy(skc);
 }
 
 #endif

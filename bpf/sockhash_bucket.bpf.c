@@ -56,7 +56,6 @@ static __always_inline void sb_visit_bucket(struct sock *sk)
 	struct sock_common *skc = &sk->__sk_common;
 	__u64 netns = skc->skc_net.net->net_cookie;
 	__u16 proto = sk->sk_protocol;
-	int err;
 
 	sb_counters.visited++;
 	if (proto == SB_IPPROTO_TCP) {
@@ -78,14 +77,7 @@ static __always_inline void sb_visit_bucket(struct sock *sk)
 	 */
 	if (!sb_is_target(skc))
 		return;
-	sb_counters.matched++;
-	err = bpf_sock_destroy(skc);
-	if (err) {
-		sb_counters.failed++;
-		sb_counters.last_error = err;
-	} else {
-		sb_counters.destroyed++;
-	}
+	sb_destroy(skc);
 }
 
 /* One destruction pass: userspace attaches it with the dead backend
