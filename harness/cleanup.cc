@@ -1,12 +1,17 @@
 #include "harness/cleanup.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "harness/status.h"
 
 namespace sockbench {
 namespace {
@@ -81,6 +86,32 @@ void KillAndReap(pid_t pid) {
   kill(pid, SIGKILL);
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
+}
+
+absl::StatusOr<ForkedWorker> ForkWorker(const char* what) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return ErrnoStatus(absl::StrCat("socketpair for ", what));
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return ErrnoStatus(absl::StrCat("fork ", what));
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);  // the parent died before prctl
+    // Ctrl-C is sockbench's to handle: it kills us and removes the cgroup.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    close(sv[0]);
+    return ForkedWorker{0, sv[1]};
+  }
+  RegisterWorker(pid);
+  close(sv[1]);
+  return ForkedWorker{pid, sv[0]};
 }
 
 }  // namespace sockbench

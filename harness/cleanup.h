@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace sockbench {
 
 // Installs SIGINT/SIGTERM/SIGHUP handlers that kill registered workers (by
@@ -21,5 +23,15 @@ void UnregisterCgroup(const std::string& path);
 
 // Kill and reap one worker we started.
 void KillAndReap(pid_t pid);
+
+// Forks a worker process tied to this one: SIGKILLed when we die
+// (PR_SET_PDEATHSIG), Ctrl-C left to our handler, registered for cleanup.
+// A SOCK_SEQPACKET pair connects the two: `fd` is the caller's end, in the
+// parent as in the child (where `pid` is 0).
+struct ForkedWorker {
+  pid_t pid;
+  int fd;
+};
+absl::StatusOr<ForkedWorker> ForkWorker(const char* what);
 
 }  // namespace sockbench

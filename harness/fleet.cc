@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,34 +26,16 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Build(const FleetPlan& plan, const
   if (mem == MAP_FAILED) return ErrnoStatus("mmap progress counters");
   fleet->progress_ = new (mem) std::atomic<long>[plan.workers()]();
 
-  pid_t parent = getpid();
   for (int w = 0; w < plan.workers(); ++w) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-      return ErrnoStatus("socketpair");
-    pid_t pid = fork();
-    if (pid < 0) {
-      close(sv[0]);
-      close(sv[1]);
-      return ErrnoStatus("fork worker");
-    }
-    if (pid == 0) {
-      // Worker: dies with sockbench, leaves Ctrl-C to sockbench's handler.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      signal(SIGINT, SIG_IGN);
-      signal(SIGTERM, SIG_DFL);
-      signal(SIGHUP, SIG_DFL);
-      close(sv[0]);
+    SB_ASSIGN_OR_RETURN(ForkedWorker fw, ForkWorker("worker"));
+    if (fw.pid == 0) {
       for (int fd : fleet->control_) close(fd);
       if (!cgroup_path.empty() && !JoinCgroup(cgroup_path).ok()) _exit(3);
       const_cast<NetnsSet&>(netns).CloseAllBut(plan.worker_netns[w]);
-      WorkerMain(plan, w, netns, sv[1], &fleet->progress_[w]);
+      WorkerMain(plan, w, netns, fw.fd, &fleet->progress_[w]);
     }
-    RegisterWorker(pid);
-    close(sv[1]);
-    fleet->pids_.push_back(pid);
-    fleet->control_.push_back(sv[0]);
+    fleet->pids_.push_back(fw.pid);
+    fleet->control_.push_back(fw.fd);
   }
   long total = 0;
   for (const auto& np : plan.netns) total += np.clients;

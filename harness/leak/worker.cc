@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,32 +54,14 @@ namespace {
 
 absl::StatusOr<std::unique_ptr<LeakWorker>> LeakWorker::Start(int netns_fd,
                                                               const std::string& cgroup_path) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-    return ErrnoStatus("socketpair");
-  // Replies carry up to kLeakMaxCookies cookies in one message.
-  int buf = 1 << 20;
-  setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(sv[0]);
-    close(sv[1]);
-    return ErrnoStatus("fork leak worker");
+  SB_ASSIGN_OR_RETURN(ForkedWorker fw, ForkWorker("leak worker"));
+  if (fw.pid == 0) {
+    // Replies carry up to kLeakMaxCookies cookies in one message.
+    int buf = 1 << 20;
+    setsockopt(fw.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    ChildMain(netns_fd, cgroup_path, fw.fd);
   }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    // Ctrl-C is sockbench's to handle: it kills us and removes the cgroup.
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    close(sv[0]);
-    ChildMain(netns_fd, cgroup_path, sv[1]);
-  }
-  RegisterWorker(pid);
-  close(sv[1]);
-  std::unique_ptr<LeakWorker> w(new LeakWorker(pid, sv[0]));
+  std::unique_ptr<LeakWorker> w(new LeakWorker(fw.pid, fw.fd));
   LeakReply ready;
   ssize_t n = read(w->control_, &ready, sizeof(ready));
   if (n != sizeof(ready)) return absl::InternalError("leak worker died during setup");
