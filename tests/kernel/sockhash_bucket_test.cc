@@ -45,6 +45,7 @@
 #include "harness/unique_fd.h"
 #include "nlohmann/json.hpp"
 #include "sockhash_bucket.skel.h"
+#include "tests/kernel/destroy_scene.h"
 
 namespace sockbench {
 
@@ -75,18 +76,6 @@ uint64_t Cookie(int fd) {
   socklen_t len = sizeof(c);
   EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len), 0) << strerror(errno);
   return c;
-}
-
-int RecvErrno(int fd) {
-  char b;
-  ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT);
-  return n < 0 ? errno : 0;
-}
-
-bool Connected(int fd) {
-  sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  return getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0;
 }
 
 Endpoint Loopback4(uint16_t port) {
@@ -252,31 +241,6 @@ TEST(SockhashBucket, ConnectedSocketsEnterTheMapAtConnectAndLeaveOnClose) {
 using Param = std::tuple<Proto, Family>;
 class SockhashBucketDestroy : public ::testing::TestWithParam<Param> {};
 
-struct Conn {
-  UniqueFd client, peer;
-};
-
-Conn ConnectTo(Proto proto, Family family, int backend, std::vector<UniqueFd>* servers) {
-  Endpoint ep = BackendEndpoint(backend, family);
-  sockaddr_storage ss;
-  socklen_t len = ep.ToSockaddr(&ss);
-  int one = 1;
-  UniqueFd server(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
-  if (family == Family::kIpv6) setsockopt(server.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  EXPECT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << ep.ToString() << strerror(errno);
-  if (proto == Proto::kTcp) {
-    EXPECT_EQ(listen(server.get(), 8), 0);
-  }
-  Conn c;
-  c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
-  if (family == Family::kIpv6) setsockopt(c.client.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  int rc = connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len);
-  EXPECT_EQ(rc, 0) << ep.ToString() << ": " << strerror(errno);
-  if (proto == Proto::kTcp && rc == 0) c.peer.reset(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  servers->push_back(std::move(server));
-  return c;
-}
-
 TEST_P(SockhashBucketDestroy, ExactlyTheTargetIsDestroyedFromItsBucket) {
   SKIP_UNLESS_SUPPORTED();
   auto [proto, family] = GetParam();
@@ -303,30 +267,14 @@ TEST_P(SockhashBucketDestroy, ExactlyTheTargetIsDestroyedFromItsBucket) {
     elsewhere = ConnectTo(proto, family, 0, &servers);  // same backend, namespace not asked for
   }
 
-  Target t;
-  t.endpoints = {BackendEndpoint(0, family)};
-  t.tcp = proto == Proto::kTcp;
-  t.udp = proto == Proto::kUdp;
-  t.netns_fds = {a_fd->get()};
-  t.netns_cookies = {*a_cookie};
+  Target t = Backend0In(proto, family, a_fd->get(), *a_cookie);
   auto stats = d.Destroy(t);
   ASSERT_TRUE(stats.ok()) << stats.status();
   // The bucket of backend 0 holds the target and its twin in namespace b.
   EXPECT_EQ(stats->visited, 2u);
   EXPECT_EQ(stats->destroyed, 1u);
   EXPECT_EQ(stats->failed, 0u);
-  EXPECT_EQ(RecvErrno(target.client.get()), ECONNABORTED);
-  EXPECT_FALSE(Connected(target.client.get()));
-  if (proto == Proto::kTcp) {
-    EXPECT_EQ(RecvErrno(target.peer.get()), ECONNRESET);
-  }
-  for (Conn* c : {&same_addr, &same_port, &elsewhere}) {
-    EXPECT_EQ(RecvErrno(c->client.get()), EAGAIN);
-    EXPECT_TRUE(Connected(c->client.get()));
-    if (proto == Proto::kTcp) {
-      EXPECT_EQ(RecvErrno(c->peer.get()), EAGAIN);
-    }
-  }
+  ExpectOnlyTargetDestroyed(proto, target, {&same_addr, &same_port, &elsewhere});
 
   // A second pass over the same bucket: the aborted socket is still in the
   // map (until closed) but is not touched again.
