@@ -7,22 +7,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 netns_before=$(lsns -t net -n -o NS | sort)
-mkfifo "$tmp/out"
-"$bin" run --workload "$src/tests/kernel/sigint.json" --approach iter_per_netns \
-  --out "$tmp/r.json" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-exec 3<"$tmp/out"
-while IFS= read -r line <&3; do
-  [[ $line == scenario*built* ]] && break
-done
-# Keep draining so sockbench never blocks on (or dies of) a full pipe.
-cat <&3 >/dev/null &
-drain=$!
-
-workers=$(cat /proc/"$pid"/task/*/children)
-[[ -n $workers ]] || { echo "FAIL: no worker processes found under $pid"; exit 1; }
-cgroups=$(ls -d /sys/fs/cgroup/unified/sockbench-"$pid"-* 2>/dev/null || true)
-[[ -n $cgroups ]] || { echo "FAIL: sockbench made no cgroup"; exit 1; }
+# shellcheck source=run_until_built.sh
+source "$(dirname "$0")/run_until_built.sh"
+start_run_until_built
 # The fleet's namespaces are anonymous: held by sockbench's descriptors (and
 # the workers' sockets), not by any process living in them.
 ours=$(for f in /proc/"$pid"/fd/*; do readlink "$f"; done 2>/dev/null | sed -n 's/^net:\[\([0-9]*\)\]$/\1/p' | sort -u |

@@ -7,21 +7,9 @@ bin=$1 src=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-mkfifo "$tmp/out"
-"$bin" run --workload "$src/tests/kernel/sigint.json" --approach iter_per_netns \
-  --out "$tmp/r.json" >"$tmp/out" 2>"$tmp/err" &
-pid=$!
-exec 3<"$tmp/out"
-while IFS= read -r line <&3; do
-  [[ $line == scenario*built* ]] && break
-done
-cat <&3 >/dev/null &
-drain=$!
-
-workers=$(cat /proc/"$pid"/task/*/children)
-[[ -n $workers ]] || { echo "FAIL: no worker processes found under $pid"; exit 1; }
-cgroups=$(ls -d /sys/fs/cgroup/unified/sockbench-"$pid"-* 2>/dev/null || true)
-[[ -n $cgroups ]] || { echo "FAIL: sockbench made no cgroup"; exit 1; }
+# shellcheck source=run_until_built.sh
+source "$(dirname "$0")/run_until_built.sh"
+start_run_until_built
 
 kill -KILL "$pid"
 wait "$pid" || true
