@@ -16,13 +16,6 @@ static __always_inline void leak_remember4(struct bpf_sock_addr *ctx, __u64 cook
 	leak_rev4_update(cookie, be->addr[0], be->port, vip);
 }
 
-static __always_inline int leak_recall4(struct bpf_sock_addr *ctx, __u64 cookie,
-					__be32 addr, __be16 port,
-					struct leak_rev4_val *vip)
-{
-	return leak_rev4_lookup(cookie, addr, port, vip);
-}
-
 static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cookie,
 					   const struct leak_backend *be,
 					   const struct leak_rev6_val *vip)
@@ -30,13 +23,6 @@ static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cook
 	__u32 addr[4] = {be->addr[0], be->addr[1], be->addr[2], be->addr[3]};
 
 	leak_rev6_update(cookie, addr, be->port, vip);
-}
-
-static __always_inline int leak_recall6(struct bpf_sock_addr *ctx, __u64 cookie,
-					const __u32 *addr, __be16 port,
-					struct leak_rev6_val *vip)
-{
-	return leak_rev6_lookup(cookie, addr, port, vip);
 }
 
 static __always_inline void leak_forget(struct bpf_sock *ctx, __u64 cookie)

@@ -85,13 +85,6 @@ static __always_inline void leak_remember4(struct bpf_sock_addr *ctx, __u64 cook
 	leak_index(cookie, LEAK_AF_INET, addr, be->port);
 }
 
-static __always_inline int leak_recall4(struct bpf_sock_addr *ctx, __u64 cookie,
-					__be32 addr, __be16 port,
-					struct leak_rev4_val *vip)
-{
-	return leak_rev4_lookup(cookie, addr, port, vip);
-}
-
 static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cookie,
 					   const struct leak_backend *be,
 					   const struct leak_rev6_val *vip)
@@ -100,13 +93,6 @@ static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cook
 
 	leak_rev6_update(cookie, addr, be->port, vip);
 	leak_index(cookie, LEAK_AF_INET6, addr, be->port);
-}
-
-static __always_inline int leak_recall6(struct bpf_sock_addr *ctx, __u64 cookie,
-					const __u32 *addr, __be16 port,
-					struct leak_rev6_val *vip)
-{
-	return leak_rev6_lookup(cookie, addr, port, vip);
 }
 
 static __always_inline void leak_forget(struct bpf_sock *ctx, __u64 cookie)

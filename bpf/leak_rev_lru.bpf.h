@@ -149,4 +149,21 @@ static __always_inline void leak_rev_delete_by_dst(struct bpf_sock *ctx, __u64 c
 	}
 }
 
+/* Both LRU strategies recall from the reverse maps alone; they differ in
+ * remember and forget only.
+ */
+static __always_inline int leak_recall4(struct bpf_sock_addr *ctx, __u64 cookie,
+					__be32 addr, __be16 port,
+					struct leak_rev4_val *vip)
+{
+	return leak_rev4_lookup(cookie, addr, port, vip);
+}
+
+static __always_inline int leak_recall6(struct bpf_sock_addr *ctx, __u64 cookie,
+					const __u32 *addr, __be16 port,
+					struct leak_rev6_val *vip)
+{
+	return leak_rev6_lookup(cookie, addr, port, vip);
+}
+
 #endif
