@@ -171,18 +171,7 @@ absl::Status LeakApp::Open(const LeakRequest& req, LeakReply* rep) {
         if (added.peer < 0) return ErrnoStatus("accept");
       }
     }
-    rep->sockets++;
-    switch (CheckOne(added)) {
-      case Seen::kVip:
-        rep->translated++;
-        break;
-      case Seen::kBackend:
-        rep->untranslated++;
-        break;
-      case Seen::kError:
-        rep->errors++;
-        break;
-    }
+    CountCheck(added, rep);
   }
   return absl::OkStatus();
 }
@@ -234,18 +223,23 @@ void LeakApp::Check(int group, int stride, int phase, LeakReply* rep) {
   const std::vector<Client>& g = groups_[group];
   for (size_t i = 0; i < g.size(); ++i) {
     if (stride > 1 && static_cast<int>(i % stride) != phase) continue;
-    rep->sockets++;
-    switch (CheckOne(g[i])) {
-      case Seen::kVip:
-        rep->translated++;
-        break;
-      case Seen::kBackend:
-        rep->untranslated++;
-        break;
-      case Seen::kError:
-        rep->errors++;
-        break;
-    }
+    CountCheck(g[i], rep);
+  }
+}
+
+// Checks one socket's translation and counts the answer in the reply.
+void LeakApp::CountCheck(const Client& c, LeakReply* rep) {
+  rep->sockets++;
+  switch (CheckOne(c)) {
+    case Seen::kVip:
+      rep->translated++;
+      break;
+    case Seen::kBackend:
+      rep->untranslated++;
+      break;
+    case Seen::kError:
+      rep->errors++;
+      break;
   }
 }
 

@@ -45,6 +45,7 @@ class LeakApp {
   void Check(int group, int stride, int phase, LeakReply* rep);
   void Close(int group, bool timed, LeakReply* rep);
   absl::StatusOr<Client> NewClient(const LeakRequest& req);
+  void CountCheck(const Client& c, LeakReply* rep);
   Seen CheckOne(const Client& c);
   Seen Exchange(const Client& c);
   Seen Classify(const Client& c, const sockaddr_storage& seen);
