@@ -28,12 +28,8 @@ abs_dir=$(mktemp -d /var/tmp/sockbench-test-boot.XXXXXX)
 cleanup() { rm -rf -- "$work" "$abs_dir"; }
 trap cleanup EXIT
 
-failures=0
-pass() { printf 'PASS: %s\n' "$*"; }
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failures=$((failures + 1))
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 expect() { # $1 description, $2 wanted regex, $3 value
 	if [[ $3 =~ $2 ]]; then pass "$1: '$3'"; else fail "$1: got '$3', wanted /$2/"; fi
 }
@@ -139,8 +135,4 @@ expect "exit status of 'true'" '^0$' "$rc"
 echo "trivial run: ${wall_ms} ms wall including vm.sh setup"
 if left=$(pgrep -a -f -- "$work"); then fail "qemu left running: $left"; else pass "no qemu left running"; fi
 
-if ((failures)); then
-	echo "test_boot: $failures check(s) FAILED"
-	exit 1
-fi
-echo "test_boot: all checks passed"
+finish test_boot

@@ -12,11 +12,8 @@ patches=$repo/kernel/patches
 "$repo/kernel/build.sh" >/dev/null
 src=$("$repo/kernel/build.sh" --print-src)
 
-failures=0
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failures=$((failures + 1))
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 mapfile -t listed < <(sed -e 's/#.*//' -e 's/[[:space:]]\+-p[0-9]\+//' -e 's/[[:space:]]*$//' \
 	"$patches/series" | grep -v '^$')
@@ -34,8 +31,7 @@ for name in "${listed[@]}"; do
 		fail "$name:"
 		printf '%s\n' "$out" | sed 's/^/    /'
 	else
-		printf 'PASS: %s\n' "$name"
+		pass "$name"
 	fi
 done
-((failures == 0)) || { echo "$failures problem(s)"; exit 1; }
-echo "all patches checkpatch --strict clean"
+finish test_checkpatch

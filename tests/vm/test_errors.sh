@@ -29,12 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-pass() { printf 'PASS: %s\n' "$*"; }
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failures=$((failures + 1))
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 check_no_qemu() { # $1: case name
 	local left
 	if left=$(pgrep -a -f -- "$work"); then
@@ -159,8 +155,4 @@ expect_grep e "KERNEL SPLAT" "$work/e.err"
 expect_grep e "Kernel panic - not syncing: sysrq triggered crash" "$work/e.err"
 check_no_qemu e
 
-if ((failures)); then
-	echo "test_errors: $failures check(s) FAILED"
-	exit 1
-fi
-echo "test_errors: all checks passed"
+finish test_errors

@@ -27,12 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failures=0
-pass() { printf 'PASS: %s\n' "$*"; }
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failures=$((failures + 1))
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # The test patches are made against the pristine file recorded by build.sh
 # (present once any kernel was built with this cache).
@@ -102,8 +98,4 @@ make_series B
 check_kernel A B
 check_kernel B A
 
-if ((failures)); then
-	echo "test_patch_switch: $failures check(s) FAILED"
-	exit 1
-fi
-echo "test_patch_switch: all checks passed"
+finish test_patch_switch

@@ -73,12 +73,8 @@ EOF
 vm_rc=0
 "$repo/kernel/vm.sh" --kernel "$kernel" --timeout 2400 --rw "$work" --ro "$build_dir" -- bash "$work/guest.sh" || vm_rc=$?
 
-failures=0
-pass() { printf 'PASS: %s\n' "$*"; }
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	failures=$((failures + 1))
-}
+# shellcheck source=checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 if ((vm_rc == 0)); then pass "guest ran and powered off, no kernel splat"; else fail "vm.sh exit $vm_rc (3: kernel splat, 124: timeout)"; fi
 
@@ -143,8 +139,4 @@ for name, entry in support.items():
 sys.exit(0 if ok else 1)
 EOF
 
-if ((failures)); then
-	echo "$failures check(s) failed"
-	exit 1
-fi
-echo "all checks passed"
+finish test_suite
