@@ -44,10 +44,13 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
+#include "tests/kernel/all_netns_sockets.h"
+#include "tests/kernel/nsid_events.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -61,6 +64,8 @@
 
 namespace sockbench {
 namespace {
+
+using namespace all_netns_test;  // NOLINT: the tests' shared vocabulary
 
 constexpr uint8_t kTcpEstablished = 1;
 constexpr uint8_t kTcpTimeWait = 6;
@@ -267,152 +272,6 @@ std::vector<bpf_insn> DestroyProg(int map_fd, int sock_destroy_btf_id) {
 
 // ---------------------------------------------------------------------------
 // Sockets, namespaces, sysctls.
-
-uint64_t SockOpt64(int fd, int opt) {
-  uint64_t v = 0;
-  socklen_t len = sizeof(v);
-  if (getsockopt(fd, SOL_SOCKET, opt, &v, &len) < 0) ADD_FAILURE() << "getsockopt " << opt << ": " << strerror(errno);
-  return v;
-}
-uint64_t Cookie(int fd) { return SockOpt64(fd, SO_COOKIE); }
-
-// Reset on close: no TIME_WAIT socket (which would carry the same cookie).
-void CloseWithReset(UniqueFd& fd) {
-  linger l{1, 0};
-  setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-  fd.reset();
-}
-
-socklen_t Loopback(int family, uint16_t port, sockaddr_storage* ss) {
-  memset(ss, 0, sizeof(*ss));
-  if (family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return sizeof(*a);
-  }
-  auto* a = reinterpret_cast<sockaddr_in6*>(ss);
-  a->sin6_family = AF_INET6;
-  a->sin6_port = htons(port);
-  a->sin6_addr = in6addr_loopback;
-  return sizeof(*a);
-}
-
-uint16_t LocalPort(int fd) {
-  sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                 : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
-// Sockets created in one namespace (the calling thread's), with cookies.
-struct Sockets {
-  std::vector<UniqueFd> fds;
-  std::map<uint64_t, std::string> what;  // cookie -> description
-
-  int Keep(UniqueFd fd, const std::string& desc) {
-    what[Cookie(fd.get())] = desc;
-    fds.push_back(std::move(fd));
-    return fds.back().get();
-  }
-  UniqueFd TcpListener(int family) {
-    UniqueFd s(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_storage ss;
-    socklen_t len = Loopback(family, 0, &ss);
-    EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-    EXPECT_EQ(listen(s.get(), 128), 0) << strerror(errno);
-    return s;
-  }
-  // Client and accepted socket of one connection to `listener`.
-  std::pair<UniqueFd, UniqueFd> TcpPair(int listener, int family) {
-    sockaddr_storage ss;
-    socklen_t len = Loopback(family, LocalPort(listener), &ss);
-    UniqueFd c(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    EXPECT_EQ(connect(c.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-    UniqueFd p(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-    EXPECT_TRUE(p.valid()) << strerror(errno);
-    return {std::move(c), std::move(p)};
-  }
-  UniqueFd Udp(int family, uint16_t port, bool reuseport) {
-    UniqueFd s(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    int one = 1;
-    if (reuseport) setsockopt(s.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    sockaddr_storage ss;
-    socklen_t len = Loopback(family, port, &ss);
-    EXPECT_EQ(bind(s.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-    return s;
-  }
-  // A bit of everything, IPv4 and IPv6.
-  void Mix(const std::string& ns) {
-    for (int family : {AF_INET, AF_INET6}) {
-      std::string f = family == AF_INET ? "v4" : "v6";
-      int l = Keep(TcpListener(family), ns + " tcp listener " + f);
-      auto [c, p] = TcpPair(l, family);
-      Keep(std::move(c), ns + " tcp client " + f);
-      Keep(std::move(p), ns + " tcp accepted " + f);
-      int u = Keep(Udp(family, 0, false), ns + " udp bound " + f);
-      UniqueFd uc(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-      sockaddr_storage ss;
-      socklen_t len = Loopback(family, LocalPort(u), &ss);
-      EXPECT_EQ(connect(uc.get(), reinterpret_cast<sockaddr*>(&ss), len), 0);
-      Keep(std::move(uc), ns + " udp connected " + f);
-    }
-  }
-};
-
-// Writes a sysctl of the calling thread's namespace, restores it on scope exit.
-class Sysctl {
- public:
-  Sysctl(const std::string& name, const std::string& value) : path_("/proc/sys/net/ipv4/" + name) {
-    old_ = Read(path_);
-    ok_ = Write(path_, value);
-  }
-  ~Sysctl() {
-    if (ok_) Write(path_, old_);
-  }
-  bool ok() const { return ok_; }
-  static std::string Read(const std::string& path) {
-    UniqueFd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    char buf[64] = {};
-    if (f.valid() && read(f.get(), buf, sizeof(buf) - 1) < 0) buf[0] = 0;
-    std::string s(buf);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
-  static bool Write(const std::string& path, const std::string& v) {
-    UniqueFd f(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    return f.valid() && write(f.get(), v.data(), v.size()) == static_cast<ssize_t>(v.size());
-  }
-
- private:
-  std::string path_, old_;
-  bool ok_ = false;
-};
-
-// A namespace created while the creating namespace had
-// tcp_child_ehash_entries / udp_child_hash_entries set: private tables.
-absl::StatusOr<UniqueFd> CreatePrivateTableNetns(int tcp_ehash, int udp_hash) {
-  Sysctl t("tcp_child_ehash_entries", std::to_string(tcp_ehash));
-  Sysctl u("udp_child_hash_entries", std::to_string(udp_hash));
-  if (!t.ok() || !u.ok()) return absl::InternalError("cannot set *_child_*hash_entries");
-  return NetnsSet::CreateOne(NetnsOptions{});
-}
-
-// tcp_ehash_entries / udp_hash_entries read in `netns_fd`: negative when the
-// namespace shares the global table.
-int TableEntries(int netns_fd, const char* sysctl) {
-  auto in = ScopedNetns::Enter(netns_fd);
-  EXPECT_TRUE(in.ok());
-  return std::atoi(Sysctl::Read(std::string("/proc/sys/net/ipv4/") + sysctl).c_str());
-}
-
-uint64_t CookieOf(int netns_fd) {
-  auto c = NetnsCookie(netns_fd);
-  EXPECT_TRUE(c.ok()) << c.status();
-  return c.ok() ? *c : 0;
-}
 
 // ---------------------------------------------------------------------------
 // Iterators.
@@ -750,24 +609,23 @@ TEST_F(IterAllNetnsTest, RefusedWithoutCapNetAdminEvenWithCapSysAdmin) {
   }
 }
 
-TEST_F(IterAllNetnsTest, RefusedOutsideTheInitialNetworkNamespace) {
-  UniqueFd all_tcp = LoadDump(Target::kTcpAllNetns), all_udp = LoadDump(Target::kUdpAllNetns);
-  UniqueFd tcp = LoadDump(Target::kTcp);
-  Link priv_link = AttachDump(Target::kUdpAllNetns);
-  ASSERT_TRUE(all_tcp.valid() && all_udp.valid() && tcp.valid() && priv_link.link.valid());
+// The pass starts at init_net's (the global) tables whatever namespace the
+// link and the iterator are created in: from a child namespace, it still
+// shows the sockets of every namespace, the caller's and init_net's.
+TEST_F(IterAllNetnsTest, FromAChildNamespaceThePassStillCoversEveryNamespace) {
+  Sockets host, mine;
+  host.Mix("init_net");
   auto child = NetnsSet::CreateOne(NetnsOptions{});
   ASSERT_TRUE(child.ok()) << child.status();
   auto in = ScopedNetns::Enter(child->get());
   ASSERT_TRUE(in.ok());
-  auto err_of = [](int fd) {
-    int e = fd < 0 ? errno : 0;
-    if (fd >= 0) close(fd);
-    return e;
-  };
-  EXPECT_EQ(err_of(bpf_link_create(all_tcp.get(), 0, BPF_TRACE_ITER, nullptr)), EPERM);
-  EXPECT_EQ(err_of(bpf_link_create(all_udp.get(), 0, BPF_TRACE_ITER, nullptr)), EPERM);
-  EXPECT_EQ(err_of(bpf_link_create(tcp.get(), 0, BPF_TRACE_ITER, nullptr)), 0) << "control: per-netns target";
-  EXPECT_EQ(err_of(bpf_iter_create(priv_link.link.get())), EPERM) << "iterator created in a child netns";
+  mine.Mix("child");
+  for (Target t : {Target::kTcpAllNetns, Target::kUdpAllNetns}) {
+    std::vector<Record> recs = Dump(t);
+    int type = IsUdp(t) ? SOCK_DGRAM : SOCK_STREAM;
+    ExpectSeenOnce(recs, host, init_cookie_, type);
+    ExpectSeenOnce(recs, mine, CookieOf(child->get()), type);
+  }
 }
 
 TEST_F(IterAllNetnsTest, NonZeroLinkInfoIsRefusedNotIgnored) {
@@ -874,121 +732,6 @@ TEST_F(IterAllNetnsTest, TcpSocketsSeenExactlyOnceWhileSocketsComeAndGo) {
             << "; initial sockets never closed, each seen once: " << survivors << "\n";
 }
 
-// UDP resumes a bucket by offset in 6.12 (cookie-based resume for UDP came
-// in 6.16 and is not in Debian's 6.12). Documented guarantee for
-// udp_all_netns (docs/iter_all_netns.md): with no change between reads,
-// exactly once even one socket per read(); when a bucket changes between two
-// reads inside it, each socket removed from the part already visited can
-// make one socket be skipped, each socket added ahead of the resume point
-// can make one socket be seen twice; other buckets are not affected.
-TEST_F(IterAllNetnsTest, UdpOffsetResumeBounds) {
-  auto priv = CreatePrivateTableNetns(64, 128);
-  ASSERT_TRUE(priv.ok()) << priv.status();
-  uint64_t ns_cookie = CookieOf(priv->get());
-  Link l = AttachDump(Target::kUdpAllNetns);
-  ASSERT_TRUE(l.link.valid());
-
-  // Two reuseport groups: each group shares one hash2 bucket (same addr:port).
-  constexpr int kGroup = 8;
-  std::vector<UniqueFd> g1, g2;
-  std::map<uint64_t, int> group;  // cookie -> 1 or 2
-  Sockets s;
-  uint16_t p1 = 0, p2 = 0;
-  auto add = [&](std::vector<UniqueFd>& g, uint16_t port, int id) {
-    UniqueFd fd = s.Udp(AF_INET, port, true);
-    group[Cookie(fd.get())] = id;
-    g.push_back(std::move(fd));
-  };
-  {
-    auto in = ScopedNetns::Enter(priv->get());
-    ASSERT_TRUE(in.ok());
-    add(g1, 0, 1);
-    p1 = LocalPort(g1[0].get());
-    for (int i = 1; i < kGroup; ++i) add(g1, p1, 1);
-    add(g2, 0, 2);
-    p2 = LocalPort(g2[0].get());
-    for (int i = 1; i < kGroup; ++i) add(g2, p2, 2);
-  }
-
-  struct Pass {
-    std::map<uint64_t, int> seen;
-    std::map<int, int> bucket_of_group;
-  };
-  // mutate(record, pass): called after each record of ours; may change g1.
-  auto run = [&](const std::function<void(const Record&, Pass&)>& mutate) {
-    Pass p;
-    UniqueFd it(bpf_iter_create(l.link.get()));
-    EXPECT_TRUE(it.valid()) << strerror(errno);
-    Record r;
-    while (it.valid() && ReadOne(it.get(), &r)) {
-      if (r.netns != ns_cookie || !group.count(r.cookie)) continue;
-      p.seen[r.cookie]++;
-      p.bucket_of_group[group[r.cookie]] = r.bucket;
-      auto in = ScopedNetns::Enter(priv->get());
-      mutate(r, p);
-    }
-    return p;
-  };
-
-  // 1. No change: exactly once, one socket per read().
-  Pass quiet = run([](const Record&, Pass&) {});
-  ASSERT_EQ(quiet.bucket_of_group.size(), 2u);
-  if (quiet.bucket_of_group[1] == quiet.bucket_of_group[2])
-    GTEST_SKIP() << "both reuseport groups hash to one bucket; rerun";
-  for (const auto& [cookie, id] : group) EXPECT_EQ(quiet.seen[cookie], 1) << "group " << id;
-
-  // 2. After the first group-1 socket is read, close it (already seen).
-  bool done = false;
-  uint64_t removed_cookie = 0;
-  Pass rm = run([&](const Record& r, Pass&) {
-    if (done || group[r.cookie] != 1) return;
-    for (auto& fd : g1)
-      if (fd.valid() && Cookie(fd.get()) == r.cookie) {
-        fd.reset();
-        removed_cookie = r.cookie;
-        done = true;
-      }
-  });
-  ASSERT_TRUE(done);
-  int skipped = 0;
-  for (const auto& [cookie, id] : group) {
-    EXPECT_LE(rm.seen[cookie], 1) << "no socket seen twice after a removal";
-    if (id == 2) {
-      EXPECT_EQ(rm.seen[cookie], 1) << "untouched bucket";
-    }
-    if (id == 1 && cookie != removed_cookie && rm.seen[cookie] == 0) ++skipped;
-  }
-  EXPECT_LE(skipped, 1) << "at most one skip per removal";
-  group.erase(removed_cookie);
-
-  // 3. After the second group-1 socket is read, add one to the group (it
-  // goes to the head of the bucket, ahead of the resume point).
-  int ours = 0;
-  uint64_t added_cookie = 0;
-  Pass ad = run([&](const Record& r, Pass&) {
-    if (group[r.cookie] != 1 || ++ours != 2) return;
-    UniqueFd fd = s.Udp(AF_INET, p1, true);
-    added_cookie = Cookie(fd.get());
-    g1.push_back(std::move(fd));
-  });
-  group[added_cookie] = 1;
-  int twice = 0, missed = 0;
-  for (const auto& [cookie, id] : group) {
-    if (cookie == added_cookie) continue;
-    if (id == 2) {
-      EXPECT_EQ(ad.seen[cookie], 1) << "untouched bucket";
-    }
-    twice += ad.seen[cookie] > 1;
-    missed += ad.seen[cookie] == 0;
-  }
-  EXPECT_LE(twice, 1) << "at most one repeat per addition";
-  EXPECT_EQ(missed, 0) << "an addition alone skips nothing";
-  std::cout << "[ udp offset resume ] one removal -> skipped=" << skipped << "; one addition -> seen twice="
-            << twice << "\n";
-  RecordProperty("udp_skipped_after_removal", skipped);
-  RecordProperty("udp_repeated_after_addition", twice);
-}
-
 // Namespaces are walked in net_namespace_list order, new ones are linked at
 // its tail: the private tables of one created while a pass is still in the
 // global tables are visited by that pass. Once a pass has ended, further
@@ -1037,31 +780,27 @@ TEST_F(IterAllNetnsTest, NamespaceCreatedDuringThePassIsVisitedNoneAfterTheEnd) 
 
 // The iterator keeps a reference on the namespace whose private table it is
 // walking: that namespace can lose every other reference between two reads
-// without the table going away under the iterator (KASAN would tell).
+// without the table going away under the iterator. b, released at the same
+// time but not pinned, is dismantled meanwhile (its RTM_DELNSID arrives);
+// the rest of a's sockets are still shown, from a's own table, and a is
+// dismantled only once the iterator is closed.
 TEST_F(IterAllNetnsTest, NamespaceReleasedMidPassStaysValidUntilTheIteratorMovesOn) {
   auto a = CreatePrivateTableNetns(64, 128);
   auto b = CreatePrivateTableNetns(64, 128);
   ASSERT_TRUE(a.ok() && b.ok());
-  uint64_t a_cookie = CookieOf(a->get());
+  const uint64_t a_cookie = CookieOf(a->get()), b_cookie = CookieOf(b->get());
+  const int32_t base = 920000 + getpid() % 1000 * 4;
+  NsidWatch a_gone(a->get(), base), b_gone(b->get(), base + 1);
+  ASSERT_TRUE(a_gone.ok() && b_gone.ok());
   Sockets sa, sb;
-  {
-    auto in = ScopedNetns::Enter(a->get());
+  for (auto [ns, s, name] : {std::tuple{a->get(), &sa, "a"}, std::tuple{b->get(), &sb, "b"}}) {
+    auto in = ScopedNetns::Enter(ns);
     ASSERT_TRUE(in.ok());
-    int l = sa.Keep(sa.TcpListener(AF_INET), "a listener");
+    int l = s->Keep(s->TcpListener(AF_INET), std::string(name) + " listener");
     for (int i = 0; i < 8; ++i) {
-      auto [c, p] = sa.TcpPair(l, AF_INET);
-      sa.Keep(std::move(c), "a client");
-      sa.Keep(std::move(p), "a accepted");
-    }
-  }
-  {
-    auto in = ScopedNetns::Enter(b->get());
-    ASSERT_TRUE(in.ok());
-    int l = sb.Keep(sb.TcpListener(AF_INET), "b listener");
-    for (int i = 0; i < 8; ++i) {
-      auto [c, p] = sb.TcpPair(l, AF_INET);
-      sb.Keep(std::move(c), "b client");
-      sb.Keep(std::move(p), "b accepted");
+      auto [c, p] = s->TcpPair(l, AF_INET);
+      s->Keep(std::move(c), std::string(name) + " client");
+      s->Keep(std::move(p), std::string(name) + " accepted");
     }
   }
   Link l = AttachDump(Target::kTcpAllNetns);
@@ -1069,24 +808,26 @@ TEST_F(IterAllNetnsTest, NamespaceReleasedMidPassStaysValidUntilTheIteratorMoves
   UniqueFd it(bpf_iter_create(l.link.get()));
   ASSERT_TRUE(it.valid());
   Record r;
-  bool in_a = false;
+  int a_before = 0;
   while (ReadOne(it.get(), &r))
-    if (r.netns == a_cookie && r.state == kTcpEstablished) {
-      in_a = true;  // now walking a's private ehash
-      break;
-    }
-  ASSERT_TRUE(in_a);
-  // Drop every reference we have on a and b: their sockets and namespace fds.
+    if (r.netns == a_cookie && r.state == kTcpEstablished && ++a_before == 1) break;  // now in a's ehash
+  ASSERT_EQ(a_before, 1) << "the pass reached a's private ehash";
+  // Drop every reference we have on a and b: their sockets (reset: no
+  // TIME_WAIT left behind) and namespace fds.
   for (auto& fd : sa.fds) CloseWithReset(fd);
   for (auto& fd : sb.fds) CloseWithReset(fd);
   a->reset();
   b->reset();
-  // Give cleanup_net() time to run for b (and for a, were it not pinned).
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  int rest = 0;
-  while (ReadOne(it.get(), &r)) ++rest;
+  ASSERT_TRUE(b_gone.WaitDeleted()) << "b, not pinned, is dismantled while the iterator is open";
+  int rest = 0, from_b = 0;
+  while (ReadOne(it.get(), &r)) {
+    rest++;
+    from_b += r.netns == b_cookie;
+  }
+  EXPECT_EQ(from_b, 0) << "no socket of the dismantled b";
+  EXPECT_FALSE(a_gone.WaitDeleted(0)) << "a, pinned by the open iterator, is still there";
   it.reset();  // releases a
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_TRUE(a_gone.WaitDeleted()) << "a is dismantled once the iterator lets go of it";
   std::cout << "[ netns released mid-pass ] records after the release: " << rest << "\n";
 }
 
