@@ -153,6 +153,7 @@ int RunCommand() {
   // Every scenario that will run must be buildable before anything is
   // created. Scenarios over --socket_cap are not planned: a cap exists to
   // scale a workload down to what this machine (or VM) can hold.
+  const FleetLimits limits = FleetLimits::OfThisMachine();
   std::vector<FleetPlan> plans;
   nlohmann::json skipped = nlohmann::json::array();
   for (const Scenario& s : wl->scenarios) {
@@ -160,7 +161,7 @@ int RunCommand() {
       skipped.push_back({{"scenario", s.Label()}, {"reason", absl::StrCat("sockets > --socket_cap ", cap)}});
       continue;
     }
-    absl::StatusOr<FleetPlan> p = FleetPlan::Make(s, WorkerFdCapacity());
+    absl::StatusOr<FleetPlan> p = FleetPlan::Make(s, limits);
     if (!p.ok()) {
       std::fprintf(stderr, "sockbench run: workload %s: %s\n", path.c_str(),
                    std::string(p.status().message()).c_str());
@@ -209,7 +210,7 @@ int RunCommand() {
       Progress p(absl::StrCat("namespaces for ", s.Label()));
       static Progress* current;
       current = &p;
-      netns = NetnsSet::Create(s.namespaces, {plan.ipv6_addresses()},
+      netns = NetnsSet::Create(s.namespaces, plan.netns_options(),
                                [](int d, int t) { current->Update(d, t); });
     }
     if (!netns.ok()) {
@@ -236,10 +237,10 @@ int RunCommand() {
     }
     double setup = std::chrono::duration<double>(Clock::now() - t0).count();
     auto mem_after = SocketMemory();
-    memory.push_back({{"scenario", s.Label()}, {"workers", plan.workers()},
+    memory.push_back({{"scenario", s.Label()}, {"workers", plan.worker_count()},
                       {"setup_seconds", setup}, {"before", mem_before}, {"after", mem_after}});
     std::printf("scenario %s: %d namespaces, %ld sockets, %d workers, built in %.2f s\n",
-                s.Label().c_str(), s.namespaces, s.sockets, plan.workers(), setup);
+                s.Label().c_str(), s.namespaces, s.sockets, plan.worker_count(), setup);
     std::fflush(stdout);  // tests and wrappers wait for this line
 
     ScenarioRun run{&s, fleet->get(), (*fleet)->DyingBackend(*netns), setup};

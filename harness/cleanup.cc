@@ -17,11 +17,10 @@ namespace sockbench {
 namespace {
 
 // Fixed-size tables: the signal handler may only touch plain memory.
-constexpr int kMaxWorkers = 4096;
 constexpr int kMaxCgroups = 16;
 constexpr int kPathMax = 256;
 
-std::atomic<pid_t> g_workers[kMaxWorkers];
+std::atomic<pid_t> g_workers[kMaxRegisteredWorkers];
 char g_cgroups[kMaxCgroups][kPathMax];
 std::atomic<bool> g_cgroup_used[kMaxCgroups];
 

@@ -16,6 +16,9 @@ namespace sockbench {
 // pid), reap them, remove registered cgroups and re-raise the signal.
 void InstallCleanupHandlers();
 
+// Workers the handlers can track (a fixed table: signal-safe).
+constexpr int kMaxRegisteredWorkers = 4096;
+
 void RegisterWorker(pid_t pid);
 void UnregisterWorker(pid_t pid);
 void RegisterCgroup(const std::string& path);

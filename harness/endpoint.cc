@@ -71,6 +71,25 @@ Endpoint BackendAddress(int i, Family family) {
   return e;
 }
 
+Endpoint ClientSourceAddress(int i, Family family) {
+  Endpoint e;
+  e.family = family;
+  if (family == Family::kIpv4) {
+    e.addr[0] = 127;
+    e.addr[1] = 1;
+    e.addr[2] = static_cast<uint8_t>((i + 1) >> 8);
+    e.addr[3] = static_cast<uint8_t>((i + 1) & 0xff);
+  } else {
+    e.addr[0] = 0xfd;
+    e.addr[1] = 0x00;
+    e.addr[2] = 0x00;
+    e.addr[3] = 0x5c;
+    e.addr[14] = static_cast<uint8_t>((i + 1) >> 8);
+    e.addr[15] = static_cast<uint8_t>((i + 1) & 0xff);
+  }
+  return e;
+}
+
 int BackendAddressCount(int backends) { return (backends + 1) / 2; }
 
 Endpoint BackendEndpoint(int backend, Family family) {

@@ -45,6 +45,18 @@ int BackendAddressCount(int backends);
 // Address number i (0-based) of that plan.
 Endpoint BackendAddress(int i, Family family);
 
+// Client sockets of a namespace normally leave the local address to the
+// kernel. A namespace has 55,536 ephemeral ports (10000-65535, see netns.cc)
+// per local address: a UDP client takes one of a family's ports, a TCP
+// client one of the ports towards its backend. A namespace with more clients
+// than kClientsPerSourceAddress in one such port space binds them to
+// ClientSourceAddress 0, 1, ... (the rest of the range absorbs TIME_WAIT).
+constexpr long kClientsPerSourceAddress = 50000;
+constexpr int kMaxClientSourceAddresses = 250;
+// IPv4: 127.1.0.(1+i), local on lo without setup; IPv6: fd00:5c::(1+i)/128,
+// added to lo by the namespace setup. Port 0.
+Endpoint ClientSourceAddress(int i, Family family);
+
 // What one destruction pass must destroy: every socket whose destination is
 // one of `endpoints`, of the given protocols, in the given namespaces (an
 // agent knows which pods it manages; sockets elsewhere must survive).

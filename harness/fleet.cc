@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "harness/backend_server.h"
 #include "harness/cgroup.h"
 #include "harness/cleanup.h"
 #include "harness/status.h"
@@ -21,22 +21,36 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Build(const FleetPlan& plan, const
                                                     const std::string& cgroup_path,
                                                     const ProgressFn& progress) {
   std::unique_ptr<Fleet> fleet(new Fleet(plan));
-  size_t shm = sizeof(std::atomic<long>) * plan.workers();
-  void* mem = mmap(nullptr, shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return ErrnoStatus("mmap progress counters");
-  fleet->progress_ = new (mem) std::atomic<long>[plan.workers()]();
+  SB_ASSIGN_OR_RETURN(fleet->shared_,
+                      FleetSharedMemory::Create(plan.worker_count(), plan.scenario.namespaces));
 
-  for (int w = 0; w < plan.workers(); ++w) {
+  // The servers of the shared namespace whose workers are being forked: they
+  // inherit them, and sockbench closes its copies when the next worker is
+  // not one of them (a shared namespace's workers are consecutive).
+  BackendServers shared_servers;
+  int shared_ns = -1;
+  for (int w = 0; w < plan.worker_count(); ++w) {
+    const int ns = plan.workers[w].netns.front();
+    const bool shared = plan.netns[ns].shared();
+    if (shared_ns != (shared ? ns : -1)) {
+      shared_servers.Clear();
+      shared_ns = shared ? ns : -1;
+      if (shared) {
+        SB_ASSIGN_OR_RETURN(ScopedNetns in, ScopedNetns::Enter(netns.fd(ns)));
+        SB_RETURN_IF_ERROR(shared_servers.OpenAll(ns, plan.netns[ns].servers));
+      }
+    }
     SB_ASSIGN_OR_RETURN(ForkedWorker fw, ForkWorker("worker"));
     if (fw.pid == 0) {
       for (int fd : fleet->control_) close(fd);
       if (!cgroup_path.empty() && !JoinCgroup(cgroup_path).ok()) _exit(3);
-      const_cast<NetnsSet&>(netns).CloseAllBut(plan.worker_netns[w]);
-      WorkerMain(plan, w, netns, fw.fd, &fleet->progress_[w]);
+      const_cast<NetnsSet&>(netns).CloseAllBut(plan.workers[w].netns);
+      WorkerMain(plan, w, netns, &shared_servers, fleet->shared_.get(), fw.fd);
     }
     fleet->pids_.push_back(fw.pid);
     fleet->control_.push_back(fw.fd);
   }
+  shared_servers.Clear();
   long total = 0;
   for (const auto& np : plan.netns) total += np.clients;
   SB_ASSIGN_OR_RETURN(auto replies, fleet->Command(WorkerCmd::kBuild, progress, total));
@@ -51,8 +65,7 @@ void Fleet::Stop() {
   control_.clear();
   for (pid_t pid : pids_) KillAndReap(pid);
   pids_.clear();
-  if (progress_) munmap(progress_, sizeof(std::atomic<long>) * plan_.workers());
-  progress_ = nullptr;
+  shared_.reset();
 }
 
 absl::StatusOr<std::vector<WorkerReply>> Fleet::Command(WorkerCmd cmd, const ProgressFn& progress,
@@ -75,11 +88,7 @@ absl::StatusOr<std::vector<WorkerReply>> Fleet::Command(WorkerCmd cmd, const Pro
     // The timeout only paces the progress line; replies wake us at once.
     int n = poll(pfds.data(), pfds.size(), progress ? 200 : -1);
     if (n < 0 && errno != EINTR) return ErrnoStatus("poll workers");
-    if (progress) {
-      long sum = 0;
-      for (int w = 0; w < plan_.workers(); ++w) sum += progress_[w].load();
-      progress(sum, total);
-    }
+    if (progress) progress(shared_->total_progress(), total);
     for (size_t k = 0; k < pfds.size(); ++k) {
       if (!(pfds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       size_t w = idx[k];

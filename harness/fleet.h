@@ -5,7 +5,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "harness/endpoint.h"
 #include "harness/fleet_plan.h"
+#include "harness/fleet_shared_memory.h"
 #include "harness/netns.h"
 #include "harness/worker_protocol.h"
 
@@ -57,7 +57,7 @@ class Fleet {
   FleetPlan plan_;
   std::vector<pid_t> pids_;
   std::vector<int> control_;
-  std::atomic<long>* progress_ = nullptr;  // one counter per worker, shared
+  std::unique_ptr<FleetSharedMemory> shared_;  // progress counters, netns locks
 };
 
 }  // namespace sockbench

@@ -1,7 +1,5 @@
 #include "harness/fleet_plan.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -9,6 +7,8 @@
 #include <tuple>
 
 #include "absl/strings/str_format.h"
+#include "harness/fleet_fit.h"
+#include "harness/worker_assignment.h"
 
 namespace sockbench {
 namespace {
@@ -16,8 +16,56 @@ namespace {
 constexpr Proto kComboProto[kCombos] = {Proto::kTcp, Proto::kTcp, Proto::kUdp, Proto::kUdp};
 constexpr Family kComboFamily[kCombos] = {Family::kIpv4, Family::kIpv6, Family::kIpv4,
                                           Family::kIpv6};
-// Descriptors a worker keeps for itself: stdio, control socket, namespace fds.
-constexpr long kWorkerReserve = 64;
+
+long CeilDiv(long a, long b) { return (a + b - 1) / b; }
+
+// A namespace has kClientsPerSourceAddress ephemeral ports per local address
+// (UDP: one port per socket of a family; TCP: one per socket to the same
+// backend). More clients than that bind to ClientSourceAddress 0, 1, ...,
+// spread evenly; groups are cut where the address changes. Returns the
+// number of source addresses used for `family` (0: the kernel's choice).
+int SpreadOverSourceAddresses(NetnsPlan* np, Family family) {
+  long udp = 0;
+  std::vector<long> tcp_per_backend;
+  for (const SocketGroup& g : np->groups) {
+    if (g.family != family) continue;
+    if (g.proto == Proto::kUdp) {
+      udp += g.count;
+    } else {
+      if (static_cast<size_t>(g.backend) >= tcp_per_backend.size())
+        tcp_per_backend.resize(g.backend + 1, 0);
+      tcp_per_backend[g.backend] += g.count;
+    }
+  }
+  long busiest = udp;
+  for (long n : tcp_per_backend) busiest = std::max(busiest, n);
+  const int addresses = static_cast<int>(CeilDiv(busiest, kClientsPerSourceAddress));
+  if (addresses <= 1) return 0;
+
+  // A running index per port space: UDP of this family, TCP per backend.
+  long udp_seen = 0;
+  std::vector<long> tcp_seen(tcp_per_backend.size(), 0);
+  std::vector<SocketGroup> out;
+  for (const SocketGroup& g : np->groups) {
+    if (g.family != family) {
+      out.push_back(g);
+      continue;
+    }
+    const bool is_udp = g.proto == Proto::kUdp;
+    long& seen = is_udp ? udp_seen : tcp_seen[g.backend];
+    const long per_address = CeilDiv(is_udp ? udp : tcp_per_backend[g.backend], addresses);
+    for (long left = g.count; left > 0;) {
+      SocketGroup piece = g;
+      piece.source = static_cast<int>(seen / per_address);
+      piece.count = std::min(left, (piece.source + 1) * per_address - seen);
+      out.push_back(piece);
+      seen += piece.count;
+      left -= piece.count;
+    }
+  }
+  np->groups = std::move(out);
+  return addresses;
+}
 
 }  // namespace
 
@@ -40,14 +88,7 @@ std::vector<long> Apportion(long n, const std::vector<double>& weights) {
   return out;
 }
 
-long WorkerFdCapacity() {
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  long hard = rl.rlim_max == RLIM_INFINITY ? 1 << 20 : static_cast<long>(rl.rlim_max);
-  return std::max(256L, hard - kWorkerReserve);
-}
-
-absl::StatusOr<FleetPlan> FleetPlan::Make(const Scenario& s, long fd_capacity) {
+absl::StatusOr<FleetPlan> FleetPlan::Make(const Scenario& s, const FleetLimits& limits) {
   FleetPlan plan;
   plan.scenario = s;
   plan.netns.resize(s.namespaces);
@@ -82,33 +123,35 @@ absl::StatusOr<FleetPlan> FleetPlan::Make(const Scenario& s, long fd_capacity) {
           Apportion(o[c], std::vector<double>(std::max(1, s.backends - 1), 1.0));
       for (int b = 1; b < s.backends; ++b) add(c, b, per_backend[b - 1], false);
     }
-    np.fds += np.clients + static_cast<long>(servers.size());
-    plan.total_fds += np.fds;
-    if (np.fds > fd_capacity)
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "scenario %s: namespace %d needs %d descriptors (clients, TCP peers, servers) but one "
-          "worker process may hold %d (RLIMIT_NOFILE); use more namespaces or fewer sockets",
-          s.Label(), ns, np.fds, fd_capacity));
+    for (const auto& [proto, family, backend] : servers)
+      np.servers.push_back({static_cast<Proto>(proto), static_cast<Family>(family), backend});
+    np.fds += np.clients + static_cast<long>(np.servers.size());
+    plan.socket_fds += np.fds;
+    for (Family f : {Family::kIpv4, Family::kIpv6})
+      plan.client_source_addresses =
+          std::max(plan.client_source_addresses, SpreadOverSourceAddresses(&np, f));
   }
+  if (plan.client_source_addresses > kMaxClientSourceAddresses)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "scenario %s: a namespace needs %d client source addresses (%d clients each) but "
+        "sockbench has %d; use more namespaces or backends",
+        s.Label(), plan.client_source_addresses, kClientsPerSourceAddress,
+        kMaxClientSourceAddresses));
 
-  // At least two workers when there is work for two cores; more when one
-  // worker's descriptor limit is not enough. Namespaces stay whole.
-  long want = std::max<long>(std::min(2, s.namespaces),
-                             (plan.total_fds + fd_capacity - 1) / fd_capacity);
-  long share = (plan.total_fds + want - 1) / want;
-  long used = 0;
-  plan.worker_netns.emplace_back();
-  for (int ns = 0; ns < s.namespaces; ++ns) {
-    long need = plan.netns[ns].fds;
-    if (!plan.worker_netns.back().empty() && (used + need > fd_capacity || used >= share)) {
-      plan.worker_netns.emplace_back();
-      used = 0;
-    }
-    plan.worker_netns.back().push_back(ns);
-    plan.netns[ns].worker = plan.workers() - 1;
-    used += need;
-  }
+  absl::Status st = AssignWorkers(&plan, limits.worker_fds);
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrFormat("scenario %s: %s", s.Label(), st.message()));
+  st = FleetFits(plan, limits);
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrFormat("scenario %s: %s", s.Label(), st.message()));
   return plan;
+}
+
+NetnsOptions FleetPlan::netns_options() const {
+  NetnsOptions o;
+  o.ipv6_addresses = ipv6_addresses();
+  o.client_ipv6_addresses = client_source_addresses;
+  return o;
 }
 
 }  // namespace sockbench

@@ -68,10 +68,9 @@ int Ipv6Unusable(const Endpoint& addr) {
 // RTM_NEWADDR ack (seen as EADDRNOTAVAIL on bind and ENETUNREACH on connect).
 // `events` was subscribed to address and route changes before the addresses
 // were added, so no change can slip between a failed check and the wait.
-absl::Status WaitIpv6Usable(mnl_socket* events, int count) {
+absl::Status WaitIpv6Usable(mnl_socket* events, const std::vector<Endpoint>& addresses) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  for (int i = 0; i < count; ++i) {
-    const Endpoint a = BackendAddress(i, Family::kIpv6);
+  for (const Endpoint& a : addresses) {
     // Each round waits for one batch of address or route events; a second
     // without any event and still unusable means the kernel is stuck.
     for (;;) {
@@ -90,8 +89,8 @@ absl::Status WaitIpv6Usable(mnl_socket* events, int count) {
   return absl::OkStatus();
 }
 
-absl::Status AddIpv6Addresses(int count) {
-  if (count == 0) return absl::OkStatus();
+absl::Status AddIpv6Addresses(const std::vector<Endpoint>& addresses) {
+  if (addresses.empty()) return absl::OkStatus();
   mnl_socket* events = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
   if (events == nullptr) return ErrnoStatus("rtnetlink socket for address events");
   absl::Cleanup close_events = [events] { mnl_socket_close(events); };
@@ -104,8 +103,8 @@ absl::Status AddIpv6Addresses(int count) {
   const uint32_t lo = if_nametoindex("lo");
   if (lo == 0) return ErrnoStatus("if_nametoindex(lo)");
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  for (int i = 0; i < count; ++i) {
-    const Endpoint a = BackendAddress(i, Family::kIpv6);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const Endpoint& a = addresses[i];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = RTM_NEWADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
@@ -133,7 +132,7 @@ absl::Status AddIpv6Addresses(int count) {
                    mnl_socket_get_portid(nl), nullptr, nullptr) < 0)
       return ErrnoStatus(what);
   }
-  return WaitIpv6Usable(events, count);
+  return WaitIpv6Usable(events, addresses);
 }
 
 // /proc/sys/net resolves to the namespace of the opening thread. A wide range
@@ -188,7 +187,11 @@ absl::StatusOr<UniqueFd> NetnsSet::CreateOne(const NetnsOptions& opts) {
   SB_ASSIGN_OR_RETURN(UniqueFd home, CurrentNetns());
   if (unshare(CLONE_NEWNET) < 0) return ErrnoStatus("unshare(CLONE_NEWNET)");
   absl::Status st = BringUpLoopback();
-  if (st.ok()) st = AddIpv6Addresses(opts.ipv6_addresses);
+  std::vector<Endpoint> ipv6;
+  for (int i = 0; i < opts.ipv6_addresses; ++i) ipv6.push_back(BackendAddress(i, Family::kIpv6));
+  for (int i = 0; i < opts.client_ipv6_addresses; ++i)
+    ipv6.push_back(ClientSourceAddress(i, Family::kIpv6));
+  if (st.ok()) st = AddIpv6Addresses(ipv6);
   if (st.ok()) st = WidenPortRange();
   absl::StatusOr<UniqueFd> fd = CurrentNetns();
   if (setns(home.get(), CLONE_NEWNET) < 0) abort();

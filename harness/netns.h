@@ -31,7 +31,8 @@ absl::Status SetNetns(int netns_fd);
 absl::StatusOr<UniqueFd> CurrentNetns();
 
 struct NetnsOptions {
-  int ipv6_addresses = 0;  // fd00:5b::1.. added to lo
+  int ipv6_addresses = 0;         // fd00:5b::1.. added to lo (backends)
+  int client_ipv6_addresses = 0;  // fd00:5c::1.. added to lo (ClientSourceAddress)
 };
 
 class NetnsSet {

@@ -7,11 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <map>
-#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "harness/fleet_limits.h"
 #include "harness/status.h"
 #include "harness/worker_protocol.h"
 
@@ -27,29 +26,33 @@ struct Client {
   Proto proto;
   Family family;
   uint16_t backend;
+  int16_t source;  // SocketGroup::source
   bool target;
 };
 
 class Worker {
  public:
-  Worker(const FleetPlan& plan, int index, const NetnsSet& netns, std::atomic<long>* progress)
-      : plan_(plan), index_(index), netns_(netns), progress_(progress) {}
+  Worker(const FleetPlan& plan, int index, const NetnsSet& netns, BackendServers servers,
+         FleetSharedMemory* shared)
+      : plan_(plan), me_(plan.workers[index]), index_(index), netns_(netns),
+        servers_(std::move(servers)), shared_(shared) {}
 
   absl::Status Build();
   absl::Status RecreateTargets();
   VerifyCounts Verify(std::string* first_problem);
 
  private:
-  absl::StatusOr<int> Server(int ns, Proto proto, Family family, int backend);
   absl::Status Connect(Client* c);
+  absl::Status ConnectAndAccept(Client* c, const Endpoint& ep);
   absl::Status EnterIfNeeded(int ns);
 
   const FleetPlan& plan_;
+  const WorkerPlan& me_;
   int index_;
   const NetnsSet& netns_;
-  std::atomic<long>* progress_;
+  BackendServers servers_;
+  FleetSharedMemory* shared_;
   int current_ns_ = -1;
-  std::map<std::tuple<int, int, int, int>, int> servers_;
   std::vector<Client> clients_;
 };
 
@@ -60,70 +63,91 @@ absl::Status Worker::EnterIfNeeded(int ns) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> Worker::Server(int ns, Proto proto, Family family, int backend) {
-  auto key = std::make_tuple(ns, static_cast<int>(proto), static_cast<int>(family), backend);
-  auto it = servers_.find(key);
-  if (it != servers_.end()) return it->second;
-  Endpoint ep = BackendEndpoint(backend, family);
-  int fd = socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus("socket for backend server");
+// The client's local address, when the plan gives it one: the port is still
+// the kernel's, picked at connect() (IP_BIND_ADDRESS_NO_PORT), so TCP
+// clients to different backends share ports as they do unbound.
+absl::Status BindSource(int fd, const Client& c) {
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (family == Family::kIpv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+  Endpoint src = ClientSourceAddress(c.source, c.family);
   sockaddr_storage ss;
-  socklen_t len = ep.ToSockaddr(&ss);
+  socklen_t len = src.ToSockaddr(&ss);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
-    return ErrnoStatus(absl::StrFormat("bind backend %s in netns %d", ep.ToString(), ns));
-  if (proto == Proto::kTcp && listen(fd, 4096) < 0) return ErrnoStatus("listen");
-  servers_[key] = fd;
-  return fd;
+    return ErrnoStatus(absl::StrFormat("bind client to %s in netns %d", src.ToString(), c.netns));
+  return absl::OkStatus();
+}
+
+// Whether the accepted `peer` is the other end of `client`: its remote
+// address is the client's local one.
+bool IsPeerOf(int peer, int client) {
+  sockaddr_storage local, remote;
+  socklen_t llen = sizeof(local), rlen = sizeof(remote);
+  if (getsockname(client, reinterpret_cast<sockaddr*>(&local), &llen) < 0 ||
+      getpeername(peer, reinterpret_cast<sockaddr*>(&remote), &rlen) < 0)
+    return false;
+  return Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&local)) ==
+         Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&remote));
 }
 
 // One client: a real connect() to the backend; TCP clients get their
-// accepted peer at once, so the listener's queue never holds a stranger
-// (each namespace belongs to exactly one worker).
+// accepted peer at once. Workers sharing a namespace share its listener and
+// take turns (FleetSharedMemory::LockNetns), so the listener's queue never
+// holds a stranger.
 absl::Status Worker::Connect(Client* c) {
   Endpoint ep = BackendEndpoint(c->backend, c->family);
-  SB_ASSIGN_OR_RETURN(int server, Server(c->netns, c->proto, c->family, c->backend));
   c->fd = socket(AfOf(c->family), SockTypeOf(c->proto) | SOCK_CLOEXEC, 0);
   if (c->fd < 0) return ErrnoStatus("socket for client");
   int one = 1;
   if (c->family == Family::kIpv6)
     setsockopt(c->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  if (c->source >= 0) SB_RETURN_IF_ERROR(BindSource(c->fd, *c));
+  c->peer_fd = -1;
+  if (c->proto == Proto::kTcp && plan_.netns[c->netns].shared()) {
+    SB_RETURN_IF_ERROR(shared_->LockNetns(c->netns));
+    absl::Status st = ConnectAndAccept(c, ep);
+    shared_->UnlockNetns(c->netns);
+    return st;
+  }
+  return ConnectAndAccept(c, ep);
+}
+
+absl::Status Worker::ConnectAndAccept(Client* c, const Endpoint& ep) {
+  SB_ASSIGN_OR_RETURN(int server, servers_.Get(c->netns, c->proto, c->family, c->backend));
   sockaddr_storage ss;
   socklen_t len = ep.ToSockaddr(&ss);
   if (connect(c->fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
     return ErrnoStatus(absl::StrFormat("connect %s %s in netns %d", ProtoName(c->proto),
                                        ep.ToString(), c->netns));
-  c->peer_fd = -1;
-  if (c->proto == Proto::kTcp) {
-    // Bounded: a lost handshake must fail the build loudly, not hang it.
-    pollfd p{server, POLLIN, 0};
-    int n = poll(&p, 1, kAcceptTimeoutMs);
-    if (n == 0)
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "accept on %s in netns %d: no connection queued after %d ms", ep.ToString(), c->netns,
-          kAcceptTimeoutMs));
-    if (n < 0) return ErrnoStatus("poll listener");
-    c->peer_fd = accept4(server, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c->peer_fd < 0) return ErrnoStatus("accept");
-  }
+  if (c->proto != Proto::kTcp) return absl::OkStatus();
+  // Bounded: a lost handshake must fail the build loudly, not hang it.
+  pollfd p{server, POLLIN, 0};
+  int n = poll(&p, 1, kAcceptTimeoutMs);
+  if (n == 0)
+    return absl::DeadlineExceededError(absl::StrFormat(
+        "accept on %s in netns %d: no connection queued after %d ms", ep.ToString(), c->netns,
+        kAcceptTimeoutMs));
+  if (n < 0) return ErrnoStatus("poll listener");
+  c->peer_fd = accept4(server, nullptr, nullptr, SOCK_CLOEXEC);
+  if (c->peer_fd < 0) return ErrnoStatus("accept");
+  if (!IsPeerOf(c->peer_fd, c->fd))
+    return absl::InternalError(absl::StrFormat(
+        "accept on %s in netns %d returned another client's connection (a worker sharing the "
+        "listener connected without its turn)",
+        ep.ToString(), c->netns));
   return absl::OkStatus();
 }
 
 absl::Status Worker::Build() {
-  long total = 0;
-  for (int ns : plan_.worker_netns[index_]) total += plan_.netns[ns].clients;
-  clients_.reserve(total);
-  for (int ns : plan_.worker_netns[index_]) {
-    SB_RETURN_IF_ERROR(EnterIfNeeded(ns));
-    for (const SocketGroup& g : plan_.netns[ns].groups) {
-      for (long i = 0; i < g.count; ++i) {
-        Client c{-1, -1, ns, g.proto, g.family, static_cast<uint16_t>(g.backend), g.target};
-        SB_RETURN_IF_ERROR(Connect(&c));
-        clients_.push_back(c);
-        progress_->fetch_add(1, std::memory_order_relaxed);
-      }
+  SB_RETURN_IF_ERROR(RaiseFdSoftLimit());
+  clients_.reserve(me_.clients);
+  for (const SocketGroup& g : me_.groups) {
+    SB_RETURN_IF_ERROR(EnterIfNeeded(g.netns));
+    for (long i = 0; i < g.count; ++i) {
+      Client c{-1, -1, g.netns, g.proto, g.family, static_cast<uint16_t>(g.backend),
+               static_cast<int16_t>(g.source), g.target};
+      SB_RETURN_IF_ERROR(Connect(&c));
+      clients_.push_back(c);
+      shared_->progress(index_).fetch_add(1, std::memory_order_relaxed);
     }
   }
   return absl::OkStatus();
@@ -206,9 +230,9 @@ void Reply(int fd, const absl::Status& st, const VerifyCounts& counts = {},
 
 }  // namespace
 
-void WorkerMain(const FleetPlan& plan, int index, const NetnsSet& netns, int control_fd,
-                std::atomic<long>* progress) {
-  Worker w(plan, index, netns, progress);
+void WorkerMain(const FleetPlan& plan, int index, const NetnsSet& netns,
+                BackendServers* inherited, FleetSharedMemory* shared, int control_fd) {
+  Worker w(plan, index, netns, std::move(*inherited), shared);
   for (;;) {
     WorkerCmd cmd;
     ssize_t n = read(control_fd, &cmd, sizeof(cmd));

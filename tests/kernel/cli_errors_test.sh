@@ -24,12 +24,13 @@ expect_error() {  # expect_error <substring> <args...>
 
 echo '{"name":"x","namespaces":4,"sockets":100,"targets":{"per_netns":2},"colour":1}' >"$tmp/unknown.json"
 echo '{"name":"x","namespaces":4,"sockets":100,"targets":{"per_netns":200}}' >"$tmp/toomany.json"
-echo '{"name":"x","namespaces":1,"sockets":100000,"targets":{"per_netns":1}}' >"$tmp/toobig.json"
+# The workload maximum: more memory or open files than this machine has.
+echo '{"name":"x","namespaces":8192,"sockets":4000000,"targets":{"per_netns":1}}' >"$tmp/toobig.json"
 echo '{"name":"x","namespaces":4,"sockets":100,"targets":{"per_netns":1}}' >"$tmp/good.json"
 
 expect_error "'colour'" run --workload "$tmp/unknown.json" --out "$tmp/r.json"
 expect_error "'targets.per_netns'" run --workload "$tmp/toomany.json" --out "$tmp/r.json"
-expect_error "namespace 0 needs" run --workload "$tmp/toobig.json" --out "$tmp/r.json"
+expect_error "the fleet needs" run --workload "$tmp/toobig.json" --out "$tmp/r.json"
 expect_error "cannot open" run --workload "$tmp/missing.json" --out "$tmp/r.json"
 expect_error "--workload FILE is required" run
 expect_error "unknown approach 'bogus'" run --workload "$tmp/good.json" --approach sock_diag,bogus --out "$tmp/r.json"

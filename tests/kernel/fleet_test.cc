@@ -3,9 +3,11 @@
 // of sockbench's "verified" numbers would mean anything.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <fstream>
+#include <string>
 
 #include "harness/cgroup.h"
 #include "harness/fleet.h"
@@ -26,14 +28,14 @@ std::unique_ptr<Rig> MakeRig(int ns, long sockets, int per, int tns) {
   s.sockets = sockets;
   s.targets_per_netns = per;
   s.target_namespaces = tns;
-  auto plan = FleetPlan::Make(s, WorkerFdCapacity());
-  EXPECT_TRUE(plan.ok());
-  auto netns = NetnsSet::Create(ns, {plan->ipv6_addresses()});
+  auto plan = FleetPlan::Make(s, FleetLimits::OfThisMachine());
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  auto netns = NetnsSet::Create(ns, plan->netns_options());
   EXPECT_TRUE(netns.ok()) << netns.status();
   auto rig = std::make_unique<Rig>(Rig{std::move(*plan), std::move(*netns), nullptr});
   auto fleet = Fleet::Build(rig->plan, rig->netns, "");
   EXPECT_TRUE(fleet.ok()) << fleet.status();
-  rig->fleet = std::move(*fleet);
+  if (fleet.ok()) rig->fleet = std::move(*fleet);
   return rig;
 }
 
@@ -88,6 +90,78 @@ TEST(Fleet, VerificationSeesExtrasWhenALiveBackendIsDestroyedToo) {
   EXPECT_FALSE(v->ok(4));
 }
 
+// Lowers this process's RLIMIT_NOFILE (soft and hard) for a test, so that
+// the workers it forks really cannot hold more; root raises it back.
+class ScopedFdLimit {
+ public:
+  explicit ScopedFdLimit(rlim_t fds) {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit low{fds, fds};
+    ok_ = setrlimit(RLIMIT_NOFILE, &low) == 0;
+  }
+  ~ScopedFdLimit() { setrlimit(RLIMIT_NOFILE, &saved_); }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+long WorkerFdLimitOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("Max open files", 0) == 0) return std::stol(line.substr(26));
+  return -1;
+}
+
+// One namespace with more descriptors than one worker may hold: its sockets
+// are spread over several workers (targets in each of them), which share its
+// listeners. Both stock approaches must destroy exactly the targets, across
+// re-creation, and verification must still count every socket once.
+TEST(Fleet, ANamespaceSharedByWorkersIsDestroyedExactly) {
+  ScopedFdLimit limit(2048);
+  ASSERT_TRUE(limit.ok());
+  constexpr long kSockets = 3000;  // 4,500 descriptors in one namespace
+  constexpr int kTargets = 40;
+  auto rig = MakeRig(1, kSockets, kTargets, 1);
+  ASSERT_NE(rig->fleet, nullptr);
+  const FleetPlan& plan = rig->plan;
+  ASSERT_GT(plan.netns[0].fds, 2048);
+  ASSERT_GE(plan.netns[0].workers.size(), 3u);
+  for (pid_t pid : rig->fleet->worker_pids()) EXPECT_EQ(WorkerFdLimitOf(pid), 2048);
+  for (const WorkerPlan& wp : plan.workers) {
+    long targets = 0;
+    for (const SocketGroup& g : wp.groups) targets += g.target ? g.count : 0;
+    EXPECT_GT(targets, 0) << "every worker holds some of the namespace's targets";
+  }
+  for (const char* name : {"iter_per_netns", "sock_diag"}) {
+    SCOPED_TRACE(name);
+    auto d = MakeDestroyer(name);
+    if (!d->Probe().ok()) {
+      ADD_FAILURE() << name << " unsupported on this kernel";
+      continue;
+    }
+    ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
+    for (int rep = 0; rep < 2; ++rep) {
+      ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
+      auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      auto v = rig->fleet->Verify();
+      ASSERT_TRUE(v.ok()) << v.status();
+      EXPECT_TRUE(v->ok(kTargets)) << v->first_problem;
+      EXPECT_EQ(v->counts.targets, kTargets);
+      EXPECT_EQ(v->counts.destroyed, kTargets);
+      EXPECT_EQ(v->counts.missed, 0);
+      EXPECT_EQ(v->counts.extra, 0);
+      EXPECT_EQ(v->counts.intact, kSockets - kTargets);
+      EXPECT_EQ(v->counts.peer_reset, kTargets / 2);  // 40 targets over 4 kinds: 20 TCP
+      EXPECT_EQ(stats->destroyed, static_cast<uint64_t>(kTargets));
+    }
+    d->Release();
+  }
+}
+
 TEST(Fleet, WorkersRunInTheGivenCgroupAndGoAway) {
   auto cg = ScopedCgroup::Create("test");
   ASSERT_TRUE(cg.ok()) << cg.status();
@@ -96,8 +170,8 @@ TEST(Fleet, WorkersRunInTheGivenCgroupAndGoAway) {
   s.sockets = 10;
   s.targets_per_netns = 1;
   s.target_namespaces = 1;
-  auto plan = FleetPlan::Make(s, WorkerFdCapacity());
-  auto netns = NetnsSet::Create(2, {plan->ipv6_addresses()});
+  auto plan = FleetPlan::Make(s, FleetLimits::OfThisMachine());
+  auto netns = NetnsSet::Create(2, plan->netns_options());
   ASSERT_TRUE(netns.ok());
   std::vector<pid_t> pids;
   {

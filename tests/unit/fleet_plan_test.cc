@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <numeric>
+#include <tuple>
+
+#include "harness/fleet_fit.h"
 
 namespace sockbench {
 namespace {
@@ -18,6 +22,35 @@ Scenario Make(int ns, long socks, int per, int tns, int backends = 4) {
   return s;
 }
 
+FleetLimits Fds(long fds) { return FleetLimits::PerProcessFds(fds); }
+
+// (netns, proto, family, backend, target, source) -> clients
+using GroupKey = std::tuple<int, int, int, int, bool, int>;
+GroupKey KeyOf(const SocketGroup& g) {
+  return {g.netns, static_cast<int>(g.proto), static_cast<int>(g.family), g.backend, g.target,
+          g.source};
+}
+
+// Every client of the plan is built by exactly one worker, and no worker
+// holds more descriptors than `limit`.
+void ExpectWorkersHoldEverythingOnceWithin(const FleetPlan& p, long limit) {
+  std::map<GroupKey, long> planned, built;
+  for (const auto& np : p.netns)
+    for (const auto& g : np.groups) planned[KeyOf(g)] += g.count;
+  for (int w = 0; w < p.worker_count(); ++w) {
+    const WorkerPlan& wp = p.workers[w];
+    EXPECT_LE(wp.fds, limit) << "worker " << w;
+    long clients = 0;
+    for (const auto& g : wp.groups) {
+      built[KeyOf(g)] += g.count;
+      clients += g.count;
+      EXPECT_THAT(p.netns[g.netns].workers, ::testing::Contains(w));
+    }
+    EXPECT_EQ(clients, wp.clients);
+  }
+  EXPECT_EQ(built, planned);
+}
+
 TEST(Apportion, SumsExactlyAndFollowsWeights) {
   auto v = Apportion(10, {1, 1, 1});
   EXPECT_EQ(std::accumulate(v.begin(), v.end(), 0L), 10);
@@ -27,7 +60,7 @@ TEST(Apportion, SumsExactlyAndFollowsWeights) {
 }
 
 TEST(FleetPlan, CountsTargetsAndSocketsExactly) {
-  auto p = FleetPlan::Make(Make(16, 1000, 3, 5), 19000);
+  auto p = FleetPlan::Make(Make(16, 1000, 3, 5), Fds(19000));
   ASSERT_TRUE(p.ok()) << p.status();
   long clients = 0, targets = 0, target_ns = 0;
   for (const auto& np : p->netns) {
@@ -52,38 +85,151 @@ TEST(FleetPlan, CountsTargetsAndSocketsExactly) {
   EXPECT_EQ(target_ns, 5);
 }
 
-TEST(FleetPlan, EveryNamespaceBelongsToOneWorkerWithinTheLimit) {
+TEST(FleetPlan, SmallNamespacesEachBelongToOneWorkerWithinTheLimit) {
   // 60k UDP+TCP sockets over 64 namespaces with a small per-worker limit.
-  Scenario s = Make(64, 60000, 1, 64);
-  auto p = FleetPlan::Make(s, 5000);
+  auto p = FleetPlan::Make(Make(64, 60000, 1, 64), Fds(5000));
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_GE(p->workers(), 2);
+  EXPECT_GE(p->worker_count(), 2);
+  ExpectWorkersHoldEverythingOnceWithin(*p, 5000);
   std::vector<int> seen(64, 0);
-  for (int w = 0; w < p->workers(); ++w) {
-    long fds = 0;
-    for (int ns : p->worker_netns[w]) {
-      seen[ns]++;
-      EXPECT_EQ(p->netns[ns].worker, w);
-      fds += p->netns[ns].fds;
-    }
-    EXPECT_LE(fds, 5000);
+  for (int w = 0; w < p->worker_count(); ++w)
+    for (int ns : p->workers[w].netns) seen[ns]++;
+  for (int ns = 0; ns < 64; ++ns) {
+    EXPECT_EQ(seen[ns], 1);
+    EXPECT_EQ(p->netns[ns].workers.size(), 1u);
+    EXPECT_FALSE(p->netns[ns].shared());
   }
-  for (int c : seen) EXPECT_EQ(c, 1);
 }
 
-TEST(FleetPlan, ANamespaceTooBigForOneWorkerIsRejectedUpFront) {
-  auto p = FleetPlan::Make(Make(1, 30000, 1, 1), 19000);
-  ASSERT_FALSE(p.ok());
-  EXPECT_THAT(std::string(p.status().message()), ::testing::HasSubstr("namespace 0 needs"));
+TEST(FleetPlan, ASmallNamespaceGetsOneWorker) {
+  auto p = FleetPlan::Make(Make(1, 16384, 4, 1), Fds(40000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->worker_count(), 1);
+  EXPECT_FALSE(p->netns[0].shared());
+}
+
+TEST(FleetPlan, ANamespaceTooBigForOneWorkerIsSharedByWorkersEachWithinTheLimit) {
+  // 50k sockets, half TCP: ~75k descriptors, more than three workers' worth.
+  auto p = FleetPlan::Make(Make(1, 50000, 40, 1), Fds(20000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_GE(p->worker_count(), 4);
+  EXPECT_EQ(p->netns[0].workers.size(), static_cast<size_t>(p->worker_count()));
+  EXPECT_TRUE(p->netns[0].shared());
+  ExpectWorkersHoldEverythingOnceWithin(*p, 20000);
+  for (const WorkerPlan& wp : p->workers) {
+    EXPECT_EQ(wp.netns, std::vector<int>{0});
+    // Each worker holds its share of the targets and of every kind.
+    long targets = 0, tcp = 0;
+    for (const auto& g : wp.groups) {
+      if (g.target) targets += g.count;
+      if (g.proto == Proto::kTcp) tcp += g.count;
+    }
+    EXPECT_GT(targets, 0);
+    EXPECT_NEAR(tcp, wp.clients / 2.0, 8);
+  }
+}
+
+TEST(FleetPlan, TheNetnsSweepsSingleNamespaceIsSplitUnderThisMachinesLimit) {
+  // workloads/netns-sweep.json at 1 namespace: 24,592 descriptors.
+  auto p = FleetPlan::Make(Make(1, 16384, 4, 1), Fds(20000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->netns[0].fds, 24592);
+  EXPECT_EQ(p->worker_count(), 2);
+  ExpectWorkersHoldEverythingOnceWithin(*p, 20000);
+}
+
+TEST(FleetPlan, SharedAndWholeNamespacesMix) {
+  // One big namespace between small ones: they keep whole workers.
+  Scenario s = Make(5, 5 * 12000, 2, 5);
+  auto p = FleetPlan::Make(s, Fds(10000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  ExpectWorkersHoldEverythingOnceWithin(*p, 10000);
+  for (const auto& np : p->netns) EXPECT_TRUE(np.shared());  // 18k fds each
+  auto q = FleetPlan::Make(Make(40, 40 * 1000, 2, 40), Fds(10000));
+  ASSERT_TRUE(q.ok());
+  for (const auto& np : q->netns) EXPECT_FALSE(np.shared());
+}
+
+TEST(FleetPlan, AMillionSocketsInOneNamespaceSpreadOverSourceAddresses) {
+  auto p = FleetPlan::Make(Make(1, 1000000, 4, 1), Fds(20000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  ExpectWorkersHoldEverythingOnceWithin(*p, 20000);
+  EXPECT_GE(p->worker_count(), 75);  // 1.5M descriptors
+  // 250k UDP clients per family: 5 addresses of 50k ports each.
+  EXPECT_EQ(p->client_source_addresses, 5);
+  EXPECT_EQ(p->netns_options().client_ipv6_addresses, 5);
+  // No port space (UDP per family and address, TCP per family, address and
+  // backend) holds more clients than an address has ports.
+  std::map<std::tuple<int, int, int, int>, long> per_port_space;
+  for (const auto& g : p->netns[0].groups) {
+    EXPECT_GE(g.source, 0);
+    int backend = g.proto == Proto::kUdp ? -1 : g.backend;
+    per_port_space[{static_cast<int>(g.proto), static_cast<int>(g.family), g.source, backend}] +=
+        g.count;
+  }
+  for (const auto& [space, n] : per_port_space) EXPECT_LE(n, kClientsPerSourceAddress);
+}
+
+TEST(FleetPlan, ClientsOfOrdinaryNamespacesKeepTheKernelsSourceAddress) {
+  auto p = FleetPlan::Make(Make(16, 65536, 4, 4), Fds(20000));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->client_source_addresses, 0);
+  for (const auto& np : p->netns)
+    for (const auto& g : np.groups) EXPECT_EQ(g.source, -1);
 }
 
 TEST(FleetPlan, TcpSocketsCountTheirAcceptedPeer) {
   Scenario s = Make(1, 100, 1, 1);
   s.mix = {1, 0, 0, 0};  // tcp_ipv4 only
-  auto p = FleetPlan::Make(s, 19000);
+  auto p = FleetPlan::Make(s, Fds(19000));
   ASSERT_TRUE(p.ok());
   // 100 clients + 100 peers + listeners of backends 0..3
   EXPECT_EQ(p->netns[0].fds, 100 + 100 + 4);
+  EXPECT_EQ(p->netns[0].servers.size(), 4u);
+}
+
+TEST(FleetPlan, AFleetLargerThanMemoryIsRefusedWithEstimateAndLimit) {
+  // The workload maximum, 8192 namespaces x 4M sockets, on a 24 GiB machine.
+  FleetLimits l = Fds(20000);
+  l.memory_bytes = 22L << 30;
+  auto p = FleetPlan::Make(Make(8192, 4000000, 4, 1), l);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(p.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("netns:8192/sockets:4000000"),
+                               ::testing::HasSubstr("GiB of memory"),
+                               ::testing::HasSubstr("MemAvailable is 22.0 GiB")));
+}
+
+TEST(FleetPlan, AFleetWithMoreFilesThanTheSystemAllowsIsRefused) {
+  FleetLimits l = Fds(20000);
+  l.system_files = 100000;
+  auto p = FleetPlan::Make(Make(10, 100000, 4, 1), l);
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("open files"), ::testing::HasSubstr("100000"),
+                               ::testing::HasSubstr("fs.file-max")));
+  l.system_files = 200000;
+  EXPECT_TRUE(FleetPlan::Make(Make(10, 100000, 4, 1), l).ok());
+}
+
+TEST(FleetPlan, MoreNamespacesThanSockbenchCanHoldAreRefused) {
+  auto p = FleetPlan::Make(Make(8192, 8192, 1, 1), Fds(4096));
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()),
+              ::testing::HasSubstr("RLIMIT_NOFILE is 4096"));
+}
+
+TEST(FleetPlan, MoreWorkersThanSockbenchCanTrackAreRefused) {
+  auto p = FleetPlan::Make(Make(1, 4000000, 4, 1), Fds(1024));  // ~7,800 workers
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()), ::testing::HasSubstr("tracks at most 4096"));
+}
+
+TEST(FleetPlan, AWorkerLimitTooSmallForItsOwnDescriptorsIsRefused) {
+  auto p = FleetPlan::Make(Make(1, 10, 1, 1), Fds(200));
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()), ::testing::HasSubstr("RLIMIT_NOFILE is 200"));
 }
 
 }  // namespace
