@@ -9,7 +9,8 @@
 #                  bpf-next, ...), out of tree with sockbench's config
 #   --print-dir    print the cache directory for these inputs and exit (it
 #                  exists only if that kernel was built)
-#   --print-src    print the patched source tree (for checkpatch) and exit
+#   --print-src    extract the pristine Debian tree if needed (no build), print
+#                  its path (scripts/checkpatch.pl, the pristine git record)
 #
 # The base is Debian's linux-source-7.3 at the pinned upload (lib/source.sh),
 # fetched with apt through a private sources list under the cache; the
@@ -247,13 +248,9 @@ main() {
 		resolve_tree_source "$tree_arg"
 		read_series ""
 	else
-		read_series "$(series_file_for "$series_name" "$patch_root")"
-		if ((print_src)); then
-			srcdir=$kroot/src/$(safe_name "$PIN_VERSION")
-			[[ -f $srcdir/.complete ]] || die "no extracted source under $srcdir: run kernel/build.sh first"
-			printf '%s\n' "$srcdir/linux"
-			exit 0
-		fi
+		local series_file # a die in $(...) only ends the subshell: check
+		series_file=$(series_file_for "$series_name" "$patch_root") || exit 1
+		read_series "$series_file"
 		resolve_debian_source "$cache_root"
 	fi
 
@@ -274,10 +271,11 @@ main() {
 		printf '%s\n' "$out"
 		exit 0
 	fi
-	if ((print_src)); then
-		[[ $src_kind == tree ]] && { printf '%s\n' "$src_tree_dir"; exit 0; }
+	if ((print_src)) && [[ $src_kind == tree ]]; then
+		printf '%s\n' "$src_tree_dir"
+		exit 0
 	fi
-	if is_built; then
+	if ((!print_src)) && is_built; then
 		printf '%s\n' "$out/bzImage"
 		exit 0
 	fi
@@ -317,6 +315,12 @@ main() {
 
 	if [[ $src_kind == debian ]]; then
 		extract_pristine
+		if ((print_src)); then
+			# The tree holds whatever series was built last; its scripts/
+			# (checkpatch) and the pristine record are what callers use.
+			printf '%s\n' "$tree"
+			exit 0
+		fi
 		[[ -n $want_tree ]] || check_series
 		update_tree
 	fi

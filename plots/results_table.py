@@ -3,6 +3,9 @@
 
   results_table.py results/x.json            per-scenario medians, one column per approach
   results_table.py --rfc results/rfc.json    the same beside the RFC's published per-netns column
+  results_table.py --cover results/x.json    plain-text table for a patch cover letter
+                                             (kernel/export-series.sh): approach, sockets,
+                                             namespaces, median time, VM mode
 """
 import argparse
 import collections
@@ -47,12 +50,39 @@ def fmt(ms):
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.2f} ms" if ms >= 1 else f"{ms * 1000:.0f} us"
 
 
+def cover(doc, path):
+    """Plain text, as a cover letter wants it: one row per approach and scenario."""
+    ctx = doc["context"]
+    med, errors = medians(doc)
+    rows = [("approach", "sockets", "netns", "median", "cv", "runs")]
+    for (scenario, approach), (m, cv, n) in med.items():
+        netns = re.search(r"netns:(\d+)", scenario).group(1)
+        socks = re.search(r"sockets:(\d+)", scenario).group(1)
+        rows.append((approach, socks, netns, fmt(m), f"{cv * 100:.0f}%", str(n)))
+    for (scenario, approach), why in errors.items():
+        if why.startswith("unsupported"):
+            continue
+        rows.append((approach, re.search(r"sockets:(\d+)", scenario).group(1),
+                     re.search(r"netns:(\d+)", scenario).group(1), "failed", "-", "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    vm = ctx["vm"]
+    print(f"Kernel {ctx['kernel_release']}, {'qemu ' + vm.upper() + (' (emulated: compare rows, not machines)' if vm == 'tcg' else '') if vm != 'none' else 'bare metal'},")
+    print(f"{ctx.get('machine', '')}; workload {ctx.get('workload', '')}, sockbench {ctx.get('sockbench_git_revision', '?')}")
+    print(f"({path}):\n")
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("result")
     ap.add_argument("--rfc", action="store_true", help="add the RFC's per-netns column and ratios")
+    ap.add_argument("--cover", action="store_true", help="plain-text table for a patch cover letter")
     args = ap.parse_args()
     doc = json.load(open(args.result))
+    if args.cover:
+        return cover(doc, args.result)
     ctx = doc["context"]
     med, errors = medians(doc)
     scenarios = list(dict.fromkeys(k[0] for k in list(med) + list(errors)))

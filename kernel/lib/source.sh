@@ -10,14 +10,16 @@
 # src_tree_dir.
 
 # The pinned base. Changing it changes every cache key.
+# SOCKBENCH_PIN_VERSION and SOCKBENCH_PIN_SERIES_PREFIX exist for the tests
+# of the fallback (tests/vm/test_errors.sh), not for users.
 readonly PIN_PKG=linux-source-7.3
-readonly PIN_VERSION=7.3.4-1~bpo13+1
+readonly PIN_VERSION=${SOCKBENCH_PIN_VERSION:-7.3.4-1~bpo13+1}
 readonly PIN_SUITE=trixie-backports
 readonly PIN_MIRROR=http://deb.debian.org/debian
 readonly PIN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # A fallback upload must be of the same kernel series: "7.3." followed by
 # anything (7.3.5-1~bpo13+1 is fine, 7.4 is not).
-readonly PIN_SERIES_PREFIX=7.3.
+readonly PIN_SERIES_PREFIX=${SOCKBENCH_PIN_SERIES_PREFIX:-7.3.}
 
 apt_private_opts() { # $1: the private apt directory
 	local d=$1

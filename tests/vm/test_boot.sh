@@ -2,7 +2,7 @@
 # tests/vm/test_boot.sh: build (or fetch from cache) the sockbench kernel,
 # boot it with kernel/vm.sh and check that the guest is usable:
 #   - a second build.sh call returns the same image at once (cache hit)
-#   - uname -r is 6.12.x, 2 vCPUs, /proc/config.gz exists and its sha256 is
+#   - uname -r is 7.3.x, 2 vCPUs, /proc/config.gz exists and its sha256 is
 #     SOCKBENCH_KERNEL_CONFIG_SHA256 (= build-info.json's config_sha256)
 #   - SOCKBENCH_VM / SOCKBENCH_PATCHSET are exported to the command
 #   - bpffs (writable) on /sys/fs/bpf, cgroup2 on /sys/fs/cgroup/unified,
@@ -69,7 +69,7 @@ for s in bpf_sock_destroy bpf_iter_tcp bpf_iter_udp; do
 done
 # Program/map types the destruction approaches need, probed by loading
 # them (bpftool from the host root). "tracing" covers iter/tcp and iter/udp:
-# in 6.12 that program type exists only with CONFIG_BPF_EVENTS.
+# in 6.12 and 7.3 that program type exists only with CONFIG_BPF_EVENTS.
 probe=$(bpftool feature probe kernel 2>/dev/null)
 for t in tracing sk_msg sk_skb sock_ops cgroup_sock_addr cgroup_sock; do
 	grep -q "program_type $t is available" <<<"$probe" && echo "prog_$t=yes"
@@ -95,7 +95,7 @@ echo "-- vm.sh stderr:"
 sed 's/^/    /' "$work/err"
 get() { sed -n "s/^$1=//p" "$work/out" | head -n 1; }
 expect "exit status of 'exit 7'" '^7$' "$rc"
-expect "uname -r" '^6\.12\.[0-9]+' "$(get uname)"
+expect "uname -r" '^7\.3\.[0-9]+' "$(get uname)"
 expect "vCPUs" '^2$' "$(get nproc)"
 expect "/proc/config.gz" '^yes$' "$(get config_gz)"
 expect "SOCKBENCH_KERNEL_CONFIG_SHA256 = build-info" "^${want_sha}\$" "$(get config_sha_env)"

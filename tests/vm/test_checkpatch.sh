@@ -1,37 +1,47 @@
 #!/usr/bin/env bash
-# tests/vm/test_checkpatch.sh: every patch of kernel/patches/series is
-# `scripts/checkpatch.pl --strict` clean (the kernel's own checker, from the
-# source tree kernel/build.sh extracted), and the series names every patch
-# file in the directory and only files that exist.
+# tests/vm/test_checkpatch.sh: every series under kernel/patches/ exports
+# (kernel/export-series.sh, with a test identity) to patches that
+# `scripts/checkpatch.pl --strict` passes (the kernel's own checker, from the
+# tree kernel/build.sh extracted); each series file names every patch of its
+# directory and only files that exist; no stored patch carries an identity.
 #
-# Runs kernel/build.sh first (cached; the first call builds the kernel).
+# kernel/build.sh --print-src extracts the tree if needed (no kernel build).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 patches=$repo/kernel/patches
-"$repo/kernel/build.sh" >/dev/null
 src=$("$repo/kernel/build.sh" --print-src)
+work=$(mktemp -d)
+trap 'rm -rf -- "$work"' EXIT
 
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-mapfile -t listed < <(sed -e 's/#.*//' -e 's/[[:space:]]\+-p[0-9]\+//' -e 's/[[:space:]]*$//' \
-	"$patches/series" | grep -v '^$')
-for f in "$patches"/*.patch; do
-	name=$(basename "$f")
-	printf '%s\n' "${listed[@]}" | grep -qxF "$name" || fail "$name is not in the series"
-done
-((${#listed[@]})) || echo "series is empty: nothing to check"
-for name in "${listed[@]}"; do
-	f=$patches/$name
-	[[ -f $f ]] || { fail "series names $name, which does not exist"; continue; }
-	# -q prints nothing for a clean patch; any output is a finding.
-	out=$(cd "$src" && perl scripts/checkpatch.pl --strict --no-tree -q "$f" 2>&1) || true
-	if [[ -n $out ]]; then
-		fail "$name:"
-		printf '%s\n' "$out" | sed 's/^/    /'
-	else
-		pass "$name"
+for series in "$patches"/*/series; do
+	dir=$(dirname "$series")
+	name=$(basename "$dir")
+	mapfile -t listed < <(sed -e 's/#.*//' -e 's/[[:space:]]\+-p[0-9]\+//' -e 's/[[:space:]]*$//' "$series" | grep -v '^$')
+	for f in "$dir"/*.patch; do
+		b=$(basename "$f")
+		printf '%s\n' "${listed[@]}" | grep -qxF "$b" || fail "$name/$b is not in $name/series"
+		if grep -qE '^(From:|Date:|Signed-off-by:) ' "$f"; then fail "$name/$b carries an identity"; fi
+	done
+	for b in "${listed[@]}"; do [[ -f $dir/$b ]] || fail "$name/series names $b, which does not exist"; done
+	if ! SOCKBENCH_EXPORT_TEST=1 GIT_AUTHOR_NAME="sockbench test" GIT_AUTHOR_EMAIL=test@sockbench.invalid \
+		"$repo/kernel/export-series.sh" --series "$name" --out "$work/$name" 2>"$work/$name.err"; then
+		fail "$name: export failed: $(cat "$work/$name.err")"
+		continue
 	fi
+	for f in "$work/$name"/*.patch; do
+		[[ $f == *0000-cover-letter.patch ]] && continue
+		# -q prints nothing for a clean patch; any output is a finding.
+		out=$(cd "$src" && perl scripts/checkpatch.pl --strict --no-tree -q "$f" 2>&1) || true
+		if [[ -n $out ]]; then
+			fail "$name/$(basename "$f"):"
+			printf '%s\n' "$out" | sed 's/^/    /'
+		else
+			pass "$name/$(basename "$f")"
+		fi
+	done
 done
 finish test_checkpatch

@@ -155,4 +155,29 @@ expect_grep e "KERNEL SPLAT" "$work/e.err"
 expect_grep e "Kernel panic - not syncing: sysrq triggered crash" "$work/e.err"
 check_no_qemu e
 
+# --- f) build.sh's source and series choices ------------------------------------
+echo "f) build.sh --series / --tree refusals, and the pinned upload gone"
+rc=0
+"$build" --series no-such-series --print-dir >"$work/f1.out" 2>"$work/f1.err" || rc=$?
+if ((rc)); then pass "f1: unknown --series refused (exit $rc)"; else fail "f1: unknown --series accepted"; fi
+expect_grep f1 "--series no-such-series: no such series \\(choose all, none, .*all-netns" "$work/f1.err"
+rc=0
+"$build" --tree "$work" --print-dir >"$work/f2.out" 2>"$work/f2.err" || rc=$?
+if ((rc)); then pass "f2: --tree of a non-kernel directory refused (exit $rc)"; else fail "f2: --tree $work accepted"; fi
+expect_grep f2 "--tree $work: not a kernel source tree" "$work/f2.err"
+rc=0
+"$build" --tree "$work" --series all-netns --print-dir >"$work/f3.out" 2>"$work/f3.err" || rc=$?
+if ((rc)); then pass "f3: --tree with a series refused (exit $rc)"; else fail "f3: --tree with --series accepted"; fi
+expect_grep f3 "--tree builds the tree as it is" "$work/f3.err"
+# A pinned upload Debian no longer offers: the newest 7.3.x is used, and said.
+rc=0
+SOCKBENCH_PIN_VERSION=7.3.0-99 "$build" --print-dir >"$work/f4.out" 2>"$work/f4.err" || rc=$?
+expect_rc f4 0 "$rc"
+expect_grep f4 "pinned linux-source-7.3 7.3.0-99 is no longer offered by trixie-backports \\(offered: .*\\); using 7\\.3\\." "$work/f4.err"
+# No 7.3.x at all (a series prefix nothing matches): fail naming both sides.
+rc=0
+SOCKBENCH_PIN_VERSION=7.9.0-99 SOCKBENCH_PIN_SERIES_PREFIX=7.9. "$build" --print-dir >"$work/f5.out" 2>"$work/f5.err" || rc=$?
+if ((rc)); then pass "f5: no matching upload refused (exit $rc)"; else fail "f5: succeeded without a matching upload"; fi
+expect_grep f5 "wanted 7\\.9\\.0-99 \\(or another 7\\.9\\.x\\), trixie-backports offers: 7\\.3\\." "$work/f5.err"
+
 finish test_errors

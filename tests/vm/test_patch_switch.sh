@@ -31,13 +31,10 @@ trap cleanup EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # The test patches are made against the pristine file recorded by build.sh
-# (present once any kernel was built with this cache).
-cache_kernel=$(dirname "$("$build" --print-dir)")
-gitdirs=("$cache_kernel"/src/*/git)
-[[ -d ${gitdirs[0]} ]] || "$build" >/dev/null # extracts the tree
-gitdirs=("$cache_kernel"/src/*/git)
+# (--print-src extracts the pinned tree if needed).
+gitdir=$(dirname "$("$build" --print-src)")/git
 file=net/ipv4/inet_diag.c
-git --git-dir="${gitdirs[0]}" show "refs/sockbench/pristine:$file" >"$work/orig.c"
+git --git-dir="$gitdir" show "refs/sockbench/pristine:$file" >"$work/orig.c"
 anchor='^static int __init inet_diag_init(void)$'
 grep -q "$anchor" "$work/orig.c" || {
 	echo "FAIL: $file has no inet_diag_init() to patch"
@@ -59,7 +56,7 @@ make_series() { # $1 = A|B: real series + a patch adding a marker string
 	' "$work/orig.c" >"$dir/b/$file"
 	(cd "$dir" && diff -u "a/$file" "b/$file" >"9000-sockbench-stale-check-$x.patch") || true
 	rm -rf "${dir:?}/a" "${dir:?}/b"
-	cp "$real_patches"/*.patch "$dir/" 2>/dev/null || true
+	cp -r "$real_patches"/. "$dir/"
 	{
 		grep -v '^[[:space:]]*#' "$real_patches/series" 2>/dev/null || true
 		echo "9000-sockbench-stale-check-$x.patch"
