@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -93,17 +94,30 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-std::string KernelConfigSha256() {
+// The running kernel's configuration (CONFIG_IKCONFIG_PROC), or "".
+std::string KernelConfigText() {
+  std::string text;
   gzFile gz = gzopen("/proc/config.gz", "rb");
   if (gz) {
-    std::string text;
     char buf[65536];
     int n;
     while ((n = gzread(gz, buf, sizeof(buf))) > 0) text.append(buf, n);
     gzclose(gz);
-    if (!text.empty()) return Sha256Hex(text);
   }
-  return EnvOr("SOCKBENCH_KERNEL_CONFIG_SHA256", "unavailable");
+  return text;
+}
+
+// The preemption model the kernel was built with: results of two models
+// are not comparable timing for timing.
+std::string PreemptModel(const std::string& config) {
+  for (const char* m : {"PREEMPT_RT", "PREEMPT_LAZY", "PREEMPT", "PREEMPT_VOLUNTARY", "PREEMPT_NONE"}) {
+    if (config.find(absl::StrCat("\nCONFIG_", m, "=y\n")) != std::string::npos) {
+      std::string name = absl::AsciiStrToLower(m);
+      std::replace(name.begin(), name.end(), '_', '-');
+      return name;
+    }
+  }
+  return EnvOr("SOCKBENCH_KERNEL_PREEMPT", "unknown");
 }
 
 RunContext RunContext::Collect() {
@@ -111,8 +125,14 @@ RunContext RunContext::Collect() {
   utsname u{};
   uname(&u);
   c.kernel_release = u.release;
-  c.kernel_config_sha256 = KernelConfigSha256();
+  const std::string config = KernelConfigText();
+  c.kernel_config_sha256 =
+      config.empty() ? EnvOr("SOCKBENCH_KERNEL_CONFIG_SHA256", "unavailable") : Sha256Hex(config);
+  c.preempt_model = PreemptModel(config);
   c.patchset = EnvOr("SOCKBENCH_PATCHSET", "none");
+  // Debian package and version (or a --tree revision) of a sockbench-built
+  // kernel; the running kernel of the machine otherwise.
+  c.kernel_source = EnvOr("SOCKBENCH_KERNEL_SOURCE", "running kernel");
   c.vm = EnvOr("SOCKBENCH_VM", "none");
   c.cpu_model = CpuModel();
   char host[256] = {};
@@ -127,6 +147,8 @@ RunContext RunContext::Collect() {
 nlohmann::json RunContext::ToJson() const {
   return {{"kernel_release", kernel_release},
           {"kernel_config_sha256", kernel_config_sha256},
+          {"kernel_source", kernel_source},
+          {"preempt_model", preempt_model},
           {"patchset", patchset},
           {"vm", vm},
           {"cpu_model", cpu_model},

@@ -12,6 +12,8 @@ namespace sockbench {
 struct RunContext {
   std::string kernel_release;
   std::string kernel_config_sha256;  // of the uncompressed /proc/config.gz
+  std::string kernel_source;         // Debian package + version, tree revision, or "running kernel"
+  std::string preempt_model;         // preempt-lazy, preempt-voluntary, ... from /proc/config.gz
   std::string patchset;              // "none" on a stock kernel
   std::string vm;                    // none | kvm | tcg
   std::string cpu_model;

@@ -2,13 +2,15 @@
 # kernel/vm.sh: run one command inside a throw-away qemu VM booted with the
 # sockbench kernel, with the host's / shared read-only.
 #
-# Usage: kernel/vm.sh [--kernel PATH | --build] [--debug] [--cpus N]
+# Usage: kernel/vm.sh [--kernel PATH | --build] [--debug] [--series NAME | --tree DIR] [--cpus N]
 #                     [--memory SIZE] [--timeout SECONDS] [--rw DIR]... [--ro DIR]...
 #                     [--env NAME[=VALUE]]... [--console] [--keep]
 #                     -- COMMAND [ARGS...]
 #   --kernel PATH   boot this kernel image (bzImage or vmlinux)
 #   --build         build/fetch the kernel with kernel/build.sh (default)
 #   --debug         with --build: the debug kernel (lockdep, KASAN, ...)
+#   --series NAME   with --build: kernel/build.sh --series NAME (all, none, all-netns, ...)
+#   --tree DIR      with --build: build your own kernel checkout DIR (kernel/build.sh --tree)
 #   --cpus N        vCPUs (default 2)          --memory SIZE  RAM (default 4G)
 #   --timeout S     kill the guest after S seconds (default 1800)
 #   --rw DIR        also make DIR writable in the guest (repeatable)
@@ -53,11 +55,11 @@ die() {
 	exit "$EXIT_RUNNER"
 }
 usage() {
-	sed -n '5,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit "${1:-$EXIT_RUNNER}"
 }
 
-kernel="" build=0 debug=0 cpus=2 memory=4G timeout=1800 console=0 keep=0
+kernel="" build=0 debug=0 series="" tree="" cpus=2 memory=4G timeout=1800 console=0 keep=0
 rw_dirs=() ro_dirs=() env_args=()
 need_arg() { (($# >= 2)) || die "$1 needs an argument (see --help)"; }
 while (($#)); do
@@ -66,6 +68,10 @@ while (($#)); do
 	--kernel=*) kernel=${1#*=} ;;
 	--build) build=1 ;;
 	--debug) debug=1 ;;
+	--series) need_arg "$@"; series=$2; shift ;;
+	--series=*) series=${1#*=} ;;
+	--tree) need_arg "$@"; tree=$2; shift ;;
+	--tree=*) tree=${1#*=} ;;
 	--cpus) need_arg "$@"; cpus=$2; shift ;;
 	--cpus=*) cpus=${1#*=} ;;
 	--memory) need_arg "$@"; memory=$2; shift ;;
@@ -94,6 +100,7 @@ cmd=("$@")
 [[ $memory =~ ^[1-9][0-9]*[MGmg]?$ ]] || die "--memory must look like 4G or 2048M, got '$memory'"
 [[ -n $kernel ]] && ((build)) && die "use either --kernel or --build, not both"
 [[ -n $kernel ]] && ((debug)) && die "--debug selects the kernel to build; it cannot be combined with --kernel"
+[[ -n $kernel && -n $series$tree ]] && die "--series and --tree select the kernel to build; they cannot be combined with --kernel"
 command -v "$QEMU" >/dev/null || die "$QEMU not found (apt-get install qemu-system-x86, or run kernel/build.sh once)"
 
 cache_root=${SOCKBENCH_CACHE:-/var/cache/sockbench}
@@ -139,6 +146,8 @@ trap 'on_signal TERM 143' TERM
 if [[ -z $kernel ]]; then
 	build_args=()
 	((debug)) && build_args+=(--debug)
+	[[ -n $series ]] && build_args+=(--series "$series")
+	[[ -n $tree ]] && build_args+=(--tree "$tree")
 	# build.sh prints the image path as its last stdout line. It runs in the
 	# background so that SIGTERM/SIGINT reach our traps during a long build
 	# (which then stop build.sh, and build.sh its make).
