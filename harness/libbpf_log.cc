@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -52,9 +54,26 @@ void ClearLibbpfLog() {
 }
 std::string LibbpfLog() { return t_log; }
 
-std::string LibbpfReason() {
-  std::vector<std::string> lines = absl::StrSplit(t_log, '\n', absl::SkipWhitespace());
-  // The verifier's last word comes just before its "processed N insns" line.
+std::string LibbpfReason() { return VerifierReason(t_log); }
+
+std::string VerifierReason(const std::string& log) {
+  std::vector<std::string> lines = absl::StrSplit(log, '\n', absl::SkipWhitespace());
+  // Verifiers since 7.x follow their one-line complaint with a block that
+  // starts "Verification failed: <category>" and ends in a wrapped
+  // suggestion: the complaint is the last line before the block that is not
+  // an instruction ("N: (op) ...") or a source line ("; ...").
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!absl::StartsWith(lines[i], "Verification failed: ")) continue;
+    std::string category(absl::StripPrefix(lines[i], "Verification failed: "));
+    for (size_t j = i; j-- > 0;) {
+      const std::string& l = lines[j];
+      bool insn = !l.empty() && absl::ascii_isdigit(l[0]) && absl::StrContains(l, ": (");
+      if (insn || absl::StartsWith(l, ";")) break;
+      return absl::StrCat(l, " (", category, ")");
+    }
+    return category;
+  }
+  // Older verifiers: the last word comes just before "processed N insns".
   for (size_t i = 0; i < lines.size(); ++i) {
     if (!absl::StartsWith(lines[i], "processed ")) continue;
     // Nothing verified: the kernel turned the program down up front (its

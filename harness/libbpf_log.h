@@ -17,5 +17,8 @@ std::string LibbpfLog();
 // The most telling line(s) of the captured log: the verifier's complaint
 // (the line before "processed N insns") or libbpf's own error.
 std::string LibbpfReason();
+// The line of a libbpf/verifier log that says what was refused (what
+// LibbpfReason() returns for the captured log).
+std::string VerifierReason(const std::string& log);
 
 }  // namespace sockbench
