@@ -2,7 +2,7 @@
  * userspace (harness/approaches/sockhash_bucket.cc, tests).
  *
  * Key = {backend endpoint, socket cookie}. The map is created with
- * map_extra = SB_SOCKHASH_PREFIX_LEN (sockbench kernel patches 0104/0105):
+ * map_extra = SB_SOCKHASH_PREFIX_LEN (sockmap series 0006/0007, the RFC reproduction):
  * only the endpoint part chooses the bucket, so every socket connected to
  * one backend endpoint (TCP and UDP alike) sits in one bucket, and an
  * iterator link with that prefix visits that bucket alone.
@@ -33,6 +33,15 @@ struct sb_sockhash_key {
 struct sb_index_counters {
 	__u64 inserted;		/* sockets put into the sockhash */
 	__u64 failed;		/* updates that returned an error */
+	__s64 last_error;
+};
+
+/* destroy_array (kernel tests of the sockmap array iterator). */
+struct sb_array_counters {
+	__u64 visited;		/* slots shown with a socket */
+	__u64 empty;		/* slots shown without one */
+	__u64 destroyed;
+	__u64 failed;
 	__s64 last_error;
 };
 

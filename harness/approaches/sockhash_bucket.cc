@@ -32,9 +32,9 @@ static_assert(sizeof(sb_sockhash_key) == 32, "key layout shared with BPF");
 
 namespace {
 
-// union bpf_iter_link_info's map part as sockbench's kernel patch 0105
-// extends it (the distribution's uapi header predates it). Same size as
-// the union, so the kernel copies all of it.
+// union bpf_iter_link_info's map part as sockbench's sockmap series extends
+// it (kernel/patches/sockmap, patch 0007; the distribution's uapi header
+// predates it). Same size as the union, so the kernel copies all of it.
 struct SockhashIterLinkInfo {
   uint32_t map_fd;
   uint32_t key_prefix_len;

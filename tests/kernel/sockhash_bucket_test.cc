@@ -1,4 +1,4 @@
-// Selftest-style checks of sockbench's sockhash kernel patches (0101-0106)
+// Selftest-style checks of sockbench's sockhash kernel patches (kernel/patches/sockmap)
 // and of the sockhash_bucket approach, on the running kernel (root):
 //   - sockets enter the map at connect time (TCP via sock_ops, connected UDP
 //     via cgroup connect4/6), and leave it on close;
