@@ -305,7 +305,7 @@ main() {
 		# child shares with us: it stays held after the child exits.
 		killable flock "$lock_fd"
 	fi
-	if is_built; then # built by whoever held the lock
+	if ((!print_src)) && is_built; then # built by whoever held the lock
 		printf '%s\n' "$out/bzImage"
 		exit 0
 	fi
