@@ -39,6 +39,30 @@ std::unique_ptr<Rig> MakeRig(int ns, long sockets, int per, int tns) {
   return rig;
 }
 
+// Two rounds of re-create, destroy with `d`, verify: exactly `targets`
+// destroyed, each once, none missed, none extra, the other sockets intact.
+// Targets spread evenly over the four socket kinds, so half are TCP, whose
+// peers the kernel resets.
+void DestroyExactlyAcrossRecreation(Rig* rig, Destroyer* d, long sockets, int targets) {
+  ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
+  for (int rep = 0; rep < 2; ++rep) {
+    ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
+    auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    auto v = rig->fleet->Verify();
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_TRUE(v->ok(targets)) << v->first_problem;
+    EXPECT_EQ(v->counts.targets, targets);
+    EXPECT_EQ(v->counts.destroyed, targets);
+    EXPECT_EQ(v->counts.missed, 0);
+    EXPECT_EQ(v->counts.extra, 0);
+    EXPECT_EQ(v->counts.intact, sockets - targets);
+    EXPECT_EQ(v->counts.peer_reset, targets / 2);
+    EXPECT_EQ(stats->destroyed, static_cast<uint64_t>(targets));
+  }
+  d->Release();
+}
+
 TEST(Fleet, VerificationSeesEveryTargetMissedWhenNothingWasDestroyed) {
   auto rig = MakeRig(3, 120, 4, 2);
   auto v = rig->fleet->Verify();
@@ -58,22 +82,7 @@ TEST(Fleet, EachSupportedApproachDestroysExactlyTheTargetsAcrossRecreation) {
     auto d = MakeDestroyer(name);
     if (!d->Probe().ok()) continue;
     SCOPED_TRACE(name);
-    ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
-    for (int rep = 0; rep < 2; ++rep) {
-      ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
-      auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));
-      ASSERT_TRUE(stats.ok()) << stats.status();
-      auto v = rig->fleet->Verify();
-      ASSERT_TRUE(v.ok());
-      EXPECT_TRUE(v->ok(12)) << v->first_problem;
-      EXPECT_EQ(v->counts.destroyed, 12);
-      EXPECT_EQ(v->counts.extra, 0);
-      EXPECT_EQ(v->counts.intact, 200 - 12);
-      // 12 targets over four kinds: 6 TCP, each peer reset by the kernel.
-      EXPECT_EQ(v->counts.peer_reset, 6);
-      EXPECT_EQ(stats->destroyed, 12u);
-    }
-    d->Release();
+    DestroyExactlyAcrossRecreation(rig.get(), d.get(), 200, 12);
   }
 }
 
@@ -142,23 +151,7 @@ TEST(Fleet, ANamespaceSharedByWorkersIsDestroyedExactly) {
       ADD_FAILURE() << name << " unsupported on this kernel";
       continue;
     }
-    ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
-    for (int rep = 0; rep < 2; ++rep) {
-      ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
-      auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));
-      ASSERT_TRUE(stats.ok()) << stats.status();
-      auto v = rig->fleet->Verify();
-      ASSERT_TRUE(v.ok()) << v.status();
-      EXPECT_TRUE(v->ok(kTargets)) << v->first_problem;
-      EXPECT_EQ(v->counts.targets, kTargets);
-      EXPECT_EQ(v->counts.destroyed, kTargets);
-      EXPECT_EQ(v->counts.missed, 0);
-      EXPECT_EQ(v->counts.extra, 0);
-      EXPECT_EQ(v->counts.intact, kSockets - kTargets);
-      EXPECT_EQ(v->counts.peer_reset, kTargets / 2);  // 40 targets over 4 kinds: 20 TCP
-      EXPECT_EQ(stats->destroyed, static_cast<uint64_t>(kTargets));
-    }
-    d->Release();
+    DestroyExactlyAcrossRecreation(rig.get(), d.get(), kSockets, kTargets);
   }
 }
 

@@ -52,12 +52,6 @@
 #include "tests/kernel/all_netns_sockets.h"
 #include "tests/kernel/nsid_events.h"
 
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif

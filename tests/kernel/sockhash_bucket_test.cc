@@ -43,6 +43,7 @@
 #include "harness/endpoint.h"
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
+#include "tests/kernel/sockhash_test_support.h"
 #include "nlohmann/json.hpp"
 #include "sockhash_bucket.skel.h"
 #include "tests/kernel/destroy_scene.h"
@@ -53,39 +54,13 @@ SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
 
 namespace {
 
+using namespace sockhash_test;  // NOLINT: SkipReason, Cookie, Loopback4
+
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
 
-const std::string& SkipReason() {
-  static const std::string reason = [] {
-    SockhashBucketDestroyer d;
-    absl::Status st = d.Probe();
-    return st.ok() ? std::string() : std::string(st.message());
-  }();
-  return reason;
-}
 
-#define SKIP_UNLESS_SUPPORTED()                                                   \
-  do {                                                                            \
-    if (!SkipReason().empty()) GTEST_SKIP() << "sockhash_bucket unsupported: " << SkipReason(); \
-  } while (0)
-
-uint64_t Cookie(int fd) {
-  uint64_t c = 0;
-  socklen_t len = sizeof(c);
-  EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len), 0) << strerror(errno);
-  return c;
-}
-
-Endpoint Loopback4(uint16_t port) {
-  Endpoint e;
-  e.family = Family::kIpv4;
-  e.addr[0] = 127;
-  e.addr[3] = 1;
-  e.port_be = htons(port);
-  return e;
-}
 
 // A UDP socket connected to `to` (no server needed), bound by connect().
 UniqueFd UdpConnected(const Endpoint& to) {

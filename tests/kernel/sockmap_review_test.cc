@@ -44,6 +44,7 @@
 #include "harness/endpoint.h"
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
+#include "tests/kernel/sockhash_test_support.h"
 #include "sockhash_bucket.skel.h"
 
 namespace sockbench {
@@ -52,35 +53,9 @@ SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
 
 namespace {
 
-const std::string& SkipReason() {
-  static const std::string reason = [] {
-    SockhashBucketDestroyer d;
-    absl::Status st = d.Probe();
-    return st.ok() ? std::string() : std::string(st.message());
-  }();
-  return reason;
-}
+using namespace sockhash_test;  // NOLINT: SkipReason, Cookie, Loopback4
 
-#define SKIP_UNLESS_SUPPORTED()                                                              \
-  do {                                                                                       \
-    if (!SkipReason().empty()) GTEST_SKIP() << "sockmap series missing: " << SkipReason(); \
-  } while (0)
 
-uint64_t Cookie(int fd) {
-  uint64_t c = 0;
-  socklen_t len = sizeof(c);
-  EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len), 0) << strerror(errno);
-  return c;
-}
-
-Endpoint Loopback4(uint16_t port) {
-  Endpoint e;
-  e.family = Family::kIpv4;
-  e.addr[0] = 127;
-  e.addr[3] = 1;
-  e.port_be = htons(port);
-  return e;
-}
 
 sockaddr_in Sin(uint16_t port) {
   sockaddr_in a{};
