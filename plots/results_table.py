@@ -3,6 +3,10 @@
 
   results_table.py results/x.json            per-scenario medians, one column per approach
   results_table.py --rfc results/rfc.json    the same beside the RFC's published per-netns column
+  results_table.py --ratio iter_per_netns:iter_all_netns results/x.json
+                                             median(first) / median(second) per scenario, with a
+                                             95% bootstrap interval (10,000 resamples of the
+                                             repetitions, fixed seed)
   results_table.py --cover results/x.json    plain-text table for a patch cover letter
                                              (kernel/export-series.sh): approach, sockets,
                                              namespaces, median time, VM mode
@@ -18,6 +22,39 @@ NAME_RE = re.compile(r"^destroy/(?P<approach>[^/]+)/(?P<scenario>netns:\d+/socke
 # iterators, AMD Ryzen 9 9900X, milliseconds by total UDP sockets.
 RFC_PER_NETNS_MS = {100: 6.35, 1000: 4.03, 10000: 20.0, 100000: 103.0, 1000000: 9380.0}
 RFC_SOCKHASH_MS = (0.040, 0.054)
+
+
+def samples(doc):
+    """Timed repetitions in ms by (scenario, approach); errors left out."""
+    unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+    runs = collections.defaultdict(list)
+    for b in doc["benchmarks"]:
+        m = NAME_RE.match(b["name"])
+        if m and b.get("run_type") == "iteration" and not b.get("error_occurred"):
+            runs[(m["scenario"], m["approach"])].append(b["real_time"] * unit[b.get("time_unit", "ms")])
+    return runs
+
+
+def median(ts):
+    ts = sorted(ts)
+    mid = len(ts) // 2
+    return ts[mid] if len(ts) % 2 else (ts[mid - 1] + ts[mid]) / 2
+
+
+def ratio_table(doc, num, den):
+    import random
+    rng = random.Random(1)
+    runs = samples(doc)
+    print(f"| scenario | {num} / {den} | 95% bootstrap interval | runs |")
+    print("|---|---:|---:|---:|")
+    for scenario in dict.fromkeys(k[0] for k in runs):
+        a, b = runs.get((scenario, num)), runs.get((scenario, den))
+        if not a or not b:
+            continue
+        boot = sorted(median(rng.choices(a, k=len(a))) / median(rng.choices(b, k=len(b))) for _ in range(10000))
+        lo, hi = boot[249], boot[9749]
+        print(f"| `{scenario}` | {median(a) / median(b):,.1f}x | {lo:,.1f}-{hi:,.1f}x | {len(a)}/{len(b)} |")
+    return 0
 
 
 def medians(doc):
@@ -79,8 +116,12 @@ def main():
     ap.add_argument("result")
     ap.add_argument("--rfc", action="store_true", help="add the RFC's per-netns column and ratios")
     ap.add_argument("--cover", action="store_true", help="plain-text table for a patch cover letter")
+    ap.add_argument("--ratio", metavar="NUM:DEN", help="ratio of two approaches' medians, with a bootstrap interval")
     args = ap.parse_args()
     doc = json.load(open(args.result))
+    if args.ratio:
+        num, _, den = args.ratio.partition(":")
+        return ratio_table(doc, num, den)
     if args.cover:
         return cover(doc, args.result)
     ctx = doc["context"]
