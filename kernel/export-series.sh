@@ -7,8 +7,9 @@
 #   --series NAME     kernel/patches/NAME (all-netns, sockmap)
 #   --out DIR         where the patches go (created; must be empty or absent)
 #   --results FILE    result file whose table goes into the cover letter
-#                     (plots/results_table.py --cover); without it the cover
-#                     letter says that no table was generated
+#                     (plots/results_table.py --cover) where the letter says
+#                     @RESULTS_TABLE@ or @RESULTS_TABLE approach,approach@;
+#                     without it the letter says that no table was generated
 #   --subject-prefix  default "PATCH bpf-next"
 #   -v N              series version (default 1, or as git format-patch -v)
 #
@@ -88,20 +89,23 @@ git format-patch -q --cover-letter -v "$version" --subject-prefix="$prefix" -o "
 # The cover letter: subject and body from cover-letter.txt, the results
 # table generated from the result file.
 cover=$(find "$out" -name '*0000-cover-letter.patch' -print -quit)
+# "@RESULTS_TABLE a,b,c@" in the letter names the approaches to show.
+approaches=$(grep -o '@RESULTS_TABLE[^@]*@' "$series_dir/cover-letter.txt" | head -1 | sed -n 's/^@RESULTS_TABLE \([a-z_,]*\)@$/\1/p')
 {
 	if [[ -n $results ]]; then
-		/usr/bin/python3 "$here/../plots/results_table.py" --cover "$results"
+		/usr/bin/python3 "$here/../plots/results_table.py" --cover ${approaches:+--approaches "$approaches"} "$results"
 	else
 		echo "(no result file given to kernel/export-series.sh: no table)"
 	fi
 } >"$tmp/table"
 /usr/bin/python3 - "$cover" "$series_dir/cover-letter.txt" "$tmp/table" <<'PY'
+import re
 import sys
 cover, letter, table = sys.argv[1:]
 text = open(cover).read()
 lines = open(letter).read().split("\n")
 subject, body = lines[0], "\n".join(lines[1:]).strip("\n")
-body = body.replace("@RESULTS_TABLE@", open(table).read().rstrip("\n"))
+body = re.sub(r"@RESULTS_TABLE[^@]*@", lambda m: open(table).read().rstrip("\n"), body)
 assert "*** SUBJECT HERE ***" in text and "*** BLURB HERE ***" in text
 text = text.replace("*** SUBJECT HERE ***", subject).replace("*** BLURB HERE ***", body)
 open(cover, "w").write(text)

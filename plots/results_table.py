@@ -87,20 +87,22 @@ def fmt(ms):
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.2f} ms" if ms >= 1 else f"{ms * 1000:.0f} us"
 
 
-def cover(doc, path):
-    """Plain text, as a cover letter wants it: one row per approach and scenario."""
+def cover(doc, path, approaches=None):
+    """Plain text, as a cover letter wants it: one row per approach and
+    scenario, scenarios in (namespaces, sockets) order, approaches in the
+    given order (default: as the file has them)."""
     ctx = doc["context"]
     med, errors = medians(doc)
+    cells = {k: (fmt(m), f"{cv * 100:.0f}%", str(n)) for k, (m, cv, n) in med.items()}
+    cells.update({k: ("failed", "-", "-") for k, why in errors.items() if not why.startswith("unsupported")})
+    order = approaches or list(dict.fromkeys(k[1] for k in cells))
+    num = lambda sc, f: int(re.search(f + r":(\d+)", sc).group(1))
+    scenarios = sorted({k[0] for k in cells}, key=lambda sc: (num(sc, "netns"), num(sc, "sockets")))
     rows = [("approach", "sockets", "netns", "median", "cv", "runs")]
-    for (scenario, approach), (m, cv, n) in med.items():
-        netns = re.search(r"netns:(\d+)", scenario).group(1)
-        socks = re.search(r"sockets:(\d+)", scenario).group(1)
-        rows.append((approach, socks, netns, fmt(m), f"{cv * 100:.0f}%", str(n)))
-    for (scenario, approach), why in errors.items():
-        if why.startswith("unsupported"):
-            continue
-        rows.append((approach, re.search(r"sockets:(\d+)", scenario).group(1),
-                     re.search(r"netns:(\d+)", scenario).group(1), "failed", "-", "-"))
+    for sc in scenarios:
+        for a in order:
+            if (sc, a) in cells:
+                rows.append((a, str(num(sc, "sockets")), str(num(sc, "netns")), *cells[(sc, a)]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     vm = ctx["vm"]
     print(f"Kernel {ctx['kernel_release']}, {'qemu ' + vm.upper() + (' (emulated: compare rows, not machines)' if vm == 'tcg' else '') if vm != 'none' else 'bare metal'},")
@@ -116,6 +118,7 @@ def main():
     ap.add_argument("result")
     ap.add_argument("--rfc", action="store_true", help="add the RFC's per-netns column and ratios")
     ap.add_argument("--cover", action="store_true", help="plain-text table for a patch cover letter")
+    ap.add_argument("--approaches", help="with --cover: these approaches, in this order (comma-separated)")
     ap.add_argument("--ratio", metavar="NUM:DEN", help="ratio of two approaches' medians, with a bootstrap interval")
     args = ap.parse_args()
     doc = json.load(open(args.result))
@@ -123,7 +126,7 @@ def main():
         num, _, den = args.ratio.partition(":")
         return ratio_table(doc, num, den)
     if args.cover:
-        return cover(doc, args.result)
+        return cover(doc, args.result, args.approaches.split(",") if args.approaches else None)
     ctx = doc["context"]
     med, errors = medians(doc)
     scenarios = list(dict.fromkeys(k[0] for k in list(med) + list(errors)))
