@@ -101,37 +101,6 @@ absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadSkel(uint32_t max_entries, 
   return BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(Geometry::Apply);
 }
 
-// Cookies written by dump_bucket (8 bytes per element), reading `chunk`
-// bytes at a time and calling `between` after every read.
-std::vector<uint64_t> Dump(int link_fd, size_t chunk, const std::function<void()>& between = nullptr,
-                           int max_reads = 100000) {
-  std::vector<uint64_t> out;
-  UniqueFd it(bpf_iter_create(link_fd));
-  EXPECT_TRUE(it.valid()) << strerror(errno);
-  std::vector<char> buf(chunk);
-  std::string all;
-  for (int reads = 0;; ++reads) {
-    if (reads >= max_reads) {
-      ADD_FAILURE() << "iterator did not finish after " << reads << " reads (stuck?)";
-      break;
-    }
-    ssize_t n = read(it.get(), buf.data(), buf.size());
-    if (n == 0) break;
-    if (n < 0) {
-      ADD_FAILURE() << "read iterator: " << strerror(errno);
-      break;
-    }
-    all.append(buf.data(), n);
-    if (between) between();
-  }
-  EXPECT_EQ(all.size() % 8, 0u);
-  for (size_t i = 0; i + 8 <= all.size(); i += 8) {
-    uint64_t c;
-    std::memcpy(&c, all.data() + i, 8);
-    out.push_back(c);
-  }
-  return out;
-}
 
 // NetnsSet returns once the namespace's IPv6 addresses bind and route.
 absl::StatusOr<UniqueFd> NewNetns() { return NetnsSet::CreateOne({BackendAddressCount(3)}); }
@@ -295,13 +264,13 @@ TEST(SockhashBucket, PrefixPassVisitsOnlyItsPrefixAlsoWhenBucketsAreShared) {
   }
   auto whole = AttachSockhashIter(prog, map, nullptr, 0);
   ASSERT_TRUE(whole.ok()) << whole.status();
-  EXPECT_EQ(Dump(whole->get(), 4096).size(), 60u);
+  EXPECT_EQ(DumpCookies(whole->get(), 4096).size(), 60u);
 
   for (int p = 0; p < 20; ++p) {
     (*skel)->bss->sb_counters.visited = 0;
     auto link = AttachSockhashIter(prog, map, &prefixes[p], SB_SOCKHASH_PREFIX_LEN);
     ASSERT_TRUE(link.ok()) << link.status();
-    std::vector<uint64_t> got = Dump(link->get(), 4096);
+    std::vector<uint64_t> got = DumpCookies(link->get(), 4096);
     std::sort(got.begin(), got.end());
     std::vector<uint64_t> want = {p * 100ull + 1, p * 100ull + 2, p * 100ull + 3};
     EXPECT_EQ(got, want) << "prefix " << p;
@@ -314,7 +283,7 @@ TEST(SockhashBucket, PrefixPassVisitsOnlyItsPrefixAlsoWhenBucketsAreShared) {
   exact.cookie = 402;
   auto one = AttachSockhashIter(prog, map, &exact, sizeof(exact));
   ASSERT_TRUE(one.ok()) << one.status();
-  EXPECT_EQ(Dump(one->get(), 4096), std::vector<uint64_t>{402});
+  EXPECT_EQ(DumpCookies(one->get(), 4096), std::vector<uint64_t>{402});
 }
 
 TEST(SockhashBucket, MisuseIsRefused) {

@@ -138,32 +138,6 @@ UniqueFd MapIterLink(int prog_fd, int map_fd) {
   return UniqueFd(bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &opts));
 }
 
-// Reads an iterator to the end; returns the 8-byte records it wrote.
-std::vector<uint64_t> ReadAll(int link_fd) {
-  std::vector<uint64_t> out;
-  UniqueFd it(bpf_iter_create(link_fd));
-  EXPECT_TRUE(it.valid()) << strerror(errno);
-  if (!it.valid()) return out;
-  std::string all;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(it.get(), buf, sizeof(buf));
-    if (n == 0) break;
-    if (n < 0) {
-      ADD_FAILURE() << "read iterator: " << strerror(errno);
-      break;
-    }
-    all.append(buf, n);
-  }
-  EXPECT_EQ(all.size() % 8, 0u);
-  for (size_t i = 0; i + 8 <= all.size(); i += 8) {
-    uint64_t c;
-    std::memcpy(&c, all.data() + i, 8);
-    out.push_back(c);
-  }
-  return out;
-}
-
 // An established TCP pair on loopback: client (connected) and accepted peer.
 struct TcpPair {
   UniqueFd client, peer;
@@ -309,7 +283,7 @@ TEST(SockmapReview, ArrayIteratorDestroysExactlyTheTargetsWithTheSocketLocked) {
 
   UniqueFd link = MapIterLink(bpf_program__fd((*skel)->progs.destroy_array), arr);
   ASSERT_TRUE(link.valid()) << strerror(errno);
-  std::vector<uint64_t> destroyed = ReadAll(link.get());
+  std::vector<uint64_t> destroyed = DumpCookies(link.get(), 4096);
 
   std::multiset<uint64_t> got(destroyed.begin(), destroyed.end()), want;
   for (const Slot& s : slots)
@@ -334,7 +308,7 @@ TEST(SockmapReview, ArrayIteratorDestroysExactlyTheTargetsWithTheSocketLocked) {
   // Second pass: the aborted sockets are closed (TCP ones left the map), none
   // is destroyed again.
   std::memset(&bss->sb_array_stats, 0, sizeof(bss->sb_array_stats));
-  EXPECT_TRUE(ReadAll(link.get()).empty());
+  EXPECT_TRUE(DumpCookies(link.get(), 4096).empty());
   EXPECT_EQ(bss->sb_array_stats.destroyed, 0u);
 }
 
@@ -366,7 +340,7 @@ TEST(SockmapReview, SleepableProgramAttachesAndSeesEverySocketOnce) {
     SCOPED_TRACE(map == arr ? "sockmap" : "sockhash");
     UniqueFd link = MapIterLink(prog, map);
     ASSERT_TRUE(link.valid()) << "sleepable iter/sockmap refused: " << strerror(errno);
-    std::vector<uint64_t> got = ReadAll(link.get());
+    std::vector<uint64_t> got = DumpCookies(link.get(), 4096);
     EXPECT_EQ(std::multiset<uint64_t>(got.begin(), got.end()), want);
   }
 }
@@ -406,7 +380,7 @@ TEST(SockmapReview, OnlyTheConnectHookMayInsertAnUnhashedUdpSocket) {
   for (auto& r : (*skel)->bss->sb_copy_ret) r = 1;  // "not run"
   UniqueFd link = MapIterLink(bpf_program__fd((*skel)->progs.copy_array), arr);
   ASSERT_TRUE(link.valid()) << strerror(errno);
-  ReadAll(link.get());
+  DumpCookies(link.get(), 4096);
 
   EXPECT_EQ((*skel)->bss->sb_copy_ret[0], 0) << "hashed socket copied";
   EXPECT_EQ((*skel)->bss->sb_copy_ret[1], -EOPNOTSUPP)
@@ -588,7 +562,7 @@ TEST(SockmapReview, BatchOfAGrowingBucketEndsAndShowsEachElementOnce) {
   for (int pass = 0; pass < 5; ++pass) {
     auto link = AttachSockhashIter(prog, map, &prefix, SB_SOCKHASH_PREFIX_LEN);
     ASSERT_TRUE(link.ok()) << link.status();
-    std::vector<uint64_t> got = ReadAll(link->get());
+    std::vector<uint64_t> got = DumpCookies(link->get(), 4096);
     std::set<uint64_t> seen(got.begin(), got.end());
     EXPECT_EQ(seen.size(), got.size()) << "an element was shown twice";
     for (uint64_t c = 1; c <= 600; ++c) EXPECT_TRUE(seen.count(c)) << "missed " << c;
