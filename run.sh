@@ -7,7 +7,7 @@
 #   sudo ./run.sh --host-only              the quick run: this kernel only
 #   sudo ./run.sh --workload F [--vm-socket-cap N] [sockbench run flags...]
 #
-# The first VM run builds the kernel (about 12 minutes on 2 cores; cached
+# The first VM run builds the kernel (about 10 minutes on 2 cores; cached
 # afterwards). Under qemu TCG the VM run is emulated and much slower: by
 # default its workload is scaled down explicitly with --socket_cap.
 set -euo pipefail
