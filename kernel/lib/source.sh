@@ -36,18 +36,24 @@ apt_offered_versions() { # $1: private apt dir
 		sort -u | sort -r -V
 }
 
-# Download $PIN_PKG=$2 into $1/debs and print the .deb's path.
+# The downloaded .deb of $PIN_PKG version $2 under $1/debs, or nothing.
+# apt names it <package>_<version>_all.deb ('~' kept, an epoch's ':' as %3a).
+find_deb() { # $1: private apt dir, $2: version
+	local v=${2//:/%3a}
+	find "$1/debs" -maxdepth 1 -name "${PIN_PKG}_${v//\~/?}_all.deb" -print -quit 2>/dev/null || true
+}
+
+# Download $PIN_PKG=$2 into $1/debs (unless it is there) and print its path.
 apt_download() { # $1: private apt dir, $2: version
 	local d=$1 v=$2 opts deb
-	mapfile -t opts < <(apt_private_opts "$d")
 	mkdir -p "$d/debs"
-	deb=$(find "$d/debs" -maxdepth 1 -name "${PIN_PKG}_${v//\~/?}_all.deb" -print -quit 2>/dev/null || true)
+	deb=$(find_deb "$d" "$v")
 	if [[ -z $deb ]]; then
+		mapfile -t opts < <(apt_private_opts "$d")
 		log "downloading $PIN_PKG $v from $PIN_SUITE (private apt state in $d)"
 		(cd "$d/debs" && apt-get "${opts[@]}" -q download "$PIN_PKG=$v" >&2) ||
 			die "apt-get download $PIN_PKG=$v failed"
-		deb=$(find "$d/debs" -maxdepth 1 -name "${PIN_PKG}_*_all.deb" -newer "$d/sources.list" -print -quit)
-		[[ -n $deb ]] || deb=$(find "$d/debs" -maxdepth 1 -name "${PIN_PKG}_*_all.deb" -print -quit)
+		deb=$(find_deb "$d" "$v")
 	fi
 	[[ -f $deb ]] || die "no .deb of $PIN_PKG $v under $d/debs after download"
 	printf '%s\n' "$deb"
