@@ -58,28 +58,19 @@ def ratio_table(doc, num, den):
 
 
 def medians(doc):
-    unit = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
-    runs = collections.defaultdict(list)
+    """(median, cv, runs) by (scenario, approach), and the error messages."""
     errors = {}
     for b in doc["benchmarks"]:
         m = NAME_RE.match(b["name"])
-        if not m or b.get("run_type") != "iteration":
-            continue
-        key = (m["scenario"], m["approach"])
-        if b.get("error_occurred"):
-            errors[key] = b.get("error_message", "")
-        else:
-            runs[key].append(b["real_time"] * unit[b.get("time_unit", "ms")])
+        if m and b.get("run_type") == "iteration" and b.get("error_occurred"):
+            errors[(m["scenario"], m["approach"])] = b.get("error_message", "")
     out = {}
-    for key, ts in runs.items():
-        ts.sort()
+    for key, ts in samples(doc).items():
         cv = 0.0
         if len(ts) > 1:
             mean = sum(ts) / len(ts)
             cv = (sum((t - mean) ** 2 for t in ts) / (len(ts) - 1)) ** 0.5 / mean
-        mid = len(ts) // 2
-        median = ts[mid] if len(ts) % 2 else (ts[mid - 1] + ts[mid]) / 2  # as Google Benchmark
-        out[key] = (median, cv, len(ts))
+        out[key] = (median(ts), cv, len(ts))  # median as Google Benchmark takes it
     return out, errors
 
 
