@@ -41,13 +41,20 @@ elseif(_bpf_arch MATCHES "aarch64|arm64")
   set(_bpf_arch arm64)
 endif()
 
+# bpf_object(NAME SOURCE [CPU v3] [DEPENDS ...]): CPU v3 lets a program use
+# the value an atomic add returns (__sync_fetch_and_add), which clang 14
+# refuses for the default CPU.
 function(bpf_object NAME SOURCE)
-  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "CPU" "DEPENDS" ${ARGN})
+  set(_cpu "")
+  if(ARG_CPU)
+    set(_cpu "-mcpu=${ARG_CPU}")
+  endif()
   set(_obj "${BPF_GEN_DIR}/${NAME}.bpf.o")
   set(_skel "${BPF_GEN_DIR}/${NAME}.skel.h")
   add_custom_command(
     OUTPUT "${_obj}"
-    COMMAND "${BPF_CLANG}" -g -O2 -Wall -Werror -target bpf
+    COMMAND "${BPF_CLANG}" -g -O2 -Wall -Werror -target bpf ${_cpu}
             -D__TARGET_ARCH_${_bpf_arch}
             -I "${BPF_GEN_DIR}" -I "${CMAKE_SOURCE_DIR}/bpf"
             -c "${CMAKE_CURRENT_SOURCE_DIR}/${SOURCE}" -o "${_obj}"

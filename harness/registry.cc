@@ -5,6 +5,7 @@
 #include "harness/approaches/iter_all_netns.h"
 #include "harness/approaches/iter_per_netns.h"
 #include "harness/approaches/probe_only.h"
+#include "harness/approaches/sleepable_kfunc.h"
 #include "harness/approaches/sockhash_bucket.h"
 #include "harness/approaches/sock_diag.h"
 
@@ -13,7 +14,8 @@ namespace sockbench {
 const std::vector<std::string>& ApproachNames() {
   static const std::vector<std::string> kNames = {"sock_diag",       "iter_per_netns",
                                                   "iter_all_netns",  "sockhash_bucket",
-                                                  "sk_storage_iter", "sleepable_kfunc"};
+                                                  "sk_storage_iter", "sleepable_kfunc",
+                                                  "sleepable_kfunc_rbtree"};
   return kNames;
 }
 
@@ -23,7 +25,9 @@ std::unique_ptr<Destroyer> MakeDestroyer(const std::string& name) {
   if (name == "iter_all_netns") return std::make_unique<IterAllNetnsDestroyer>();
   if (name == "sockhash_bucket") return std::make_unique<SockhashBucketDestroyer>();
   if (name == "sk_storage_iter") return MakeSkStorageIterDestroyer();
-  if (name == "sleepable_kfunc") return MakeSleepableKfuncDestroyer();
+  if (name == "sleepable_kfunc") return std::make_unique<SleepableKfuncDestroyer>(SleepableIndex::kHash);
+  if (name == "sleepable_kfunc_rbtree")
+    return std::make_unique<SleepableKfuncDestroyer>(SleepableIndex::kRbtree);
   return nullptr;
 }
 

@@ -4,12 +4,10 @@
 #include "sockbench_target.h"
 #include "harness/bpf_skeleton.h"
 #include "sk_storage_iter.skel.h"
-#include "sleepable_kfunc.skel.h"
 
 namespace sockbench {
 
 SOCKBENCH_SKELETON_OPS(sk_storage_iter_bpf);
-SOCKBENCH_SKELETON_OPS(sleepable_kfunc_bpf);
 
 namespace {
 
@@ -43,9 +41,6 @@ class ProbeOnlyDestroyer : public Destroyer {
 
 std::unique_ptr<Destroyer> MakeSkStorageIterDestroyer() {
   return std::make_unique<ProbeOnlyDestroyer<sk_storage_iter_bpf>>("sk_storage_iter");
-}
-std::unique_ptr<Destroyer> MakeSleepableKfuncDestroyer() {
-  return std::make_unique<ProbeOnlyDestroyer<sleepable_kfunc_bpf>>("sleepable_kfunc");
 }
 
 }  // namespace sockbench

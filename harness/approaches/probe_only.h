@@ -10,6 +10,5 @@
 namespace sockbench {
 
 std::unique_ptr<Destroyer> MakeSkStorageIterDestroyer();
-std::unique_ptr<Destroyer> MakeSleepableKfuncDestroyer();
 
 }  // namespace sockbench

@@ -12,7 +12,7 @@
 #   3. the selftest-style GoogleTest binaries: kernel_tests (every approach x
 #      protocol x family destroys exactly its target), iter_all_netns_tests,
 #      iter_all_netns_churn_tests, sockhash_bucket_tests, sockmap_review_tests,
-#      leak_tests
+#      sleepable_kfunc_tests, leak_tests
 # On the host it then checks the results:
 #   - probe: the approaches the series implements (iter_all_netns,
 #     sockhash_bucket) and the stock ones are supported; the others are
@@ -36,7 +36,7 @@ shift
 debug_flag=()
 [[ ${1:-} == --debug ]] && debug_flag=(--debug)
 
-binaries=(kernel_tests iter_all_netns_tests iter_all_netns_churn_tests sockhash_bucket_tests sockmap_review_tests leak_tests)
+binaries=(kernel_tests iter_all_netns_tests iter_all_netns_churn_tests sockhash_bucket_tests sockmap_review_tests sleepable_kfunc_tests leak_tests)
 for f in sockbench "${binaries[@]/#/tests/}"; do
 	[[ -x $build_dir/$f ]] || { echo "FAIL: $build_dir/$f not built" >&2; exit 1; }
 done

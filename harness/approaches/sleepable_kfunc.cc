@@ -1,0 +1,290 @@
+#include "harness/approaches/sleepable_kfunc.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "harness/bpf_iter_util.h"
+#include "harness/libbpf_log.h"
+#include "harness/netns.h"
+#include "harness/status.h"
+#include "harness/unique_fd.h"
+#include "bpf/sleepable_kfunc.h"
+#include "sockbench_target.h"
+#include "sleepable_kfunc.skel.h"
+#include "sleepable_kfunc_rbtree.skel.h"
+
+namespace sockbench {
+
+static_assert(sizeof(sb_backend_key) == 24, "key layout shared with BPF");
+static_assert(sizeof(sb_sk_entry) == 64, "entry layout shared with BPF");
+static_assert(sizeof(sb_destroy_args) == sizeof(sb_backend_key), "test_run context");
+
+namespace {
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+// The map a variant's index lives in, for its memory (fdinfo "memlock").
+bpf_map* IndexMap(sleepable_kfunc_bpf* s) { return s->maps.sb_slots; }
+bpf_map* IndexMap(sleepable_kfunc_rbtree_bpf* s) { return s->maps.sb_tree_map; }
+
+uint64_t MemlockBytes(int map_fd) {
+  std::ifstream f("/proc/self/fdinfo/" + std::to_string(map_fd));
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("memlock:", 0) == 0) return std::strtoull(line.c_str() + 8, nullptr, 10);
+  return 0;
+}
+
+sb_backend_key BackendKey(const Endpoint& e, int l4proto) {
+  sb_backend_key k;
+  std::memset(&k, 0, sizeof(k));
+  k.family = static_cast<__u16>(AfOf(e.family));
+  k.l4proto = static_cast<__u8>(l4proto);
+  k.port_be = e.port_be;
+  std::memcpy(k.addr_be, e.addr.data(), e.family == Family::kIpv4 ? 4 : 16);
+  return k;
+}
+
+absl::StatusOr<UniqueFd> OpenCgroupRootFd() {
+  const char* root = getenv("SOCKBENCH_CGROUP_ROOT");
+  std::string path = root ? root : "/sys/fs/cgroup/unified";
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("open cgroup v2 root ", path));
+  return fd;
+}
+
+}  // namespace
+
+// Everything Prepare() set up; its destructor undoes it (links first).
+struct SleepableKfuncDestroyer::State {
+  virtual ~State() = default;
+  virtual absl::Status RunPass(const sb_destroy_args& args) = 0;
+  virtual void ResetCounters() = 0;
+  virtual DestroyStats Stats() const = 0;
+  virtual SleepableIndexStats Index() const = 0;
+  virtual int netns_map_fd() const = 0;
+  virtual uint64_t MapBytes() const = 0;
+  std::vector<uint64_t> loaded_cookies;  // in the sb_netns filter now
+};
+
+namespace {
+
+template <typename Skel>
+struct SkelDeleter {
+  void operator()(Skel* s) const { Skel::destroy(s); }
+};
+
+template <typename Skel>
+class VariantState : public SleepableKfuncDestroyer::State {
+ public:
+  ~VariantState() override {
+    for (bpf_link* l : links_) bpf_link__destroy(l);
+  }
+
+  // Open, size, load; then attach the connect programs (and the release
+  // program to `cgroup_fd`, if >= 0).
+  absl::Status Load(const char* name, int cgroup_fd) {
+    ClearLibbpfLog();
+    skel_.reset(Skel::open());
+    if (!skel_) return absl::InternalError(absl::StrCat("open ", name, ": ", LibbpfReason()));
+    skel_->rodata->sb_scope_cgroup = cgroup_fd >= 0;
+    int err = Skel::load(skel_.get());
+    if (err)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "loading ", name, " failed (", std::strerror(-err), "): ", LibbpfReason()));
+    if (cgroup_fd >= 0) {
+      uint32_t zero = 0;
+      uint32_t fd = static_cast<uint32_t>(cgroup_fd);
+      if (bpf_map_update_elem(bpf_map__fd(skel_->maps.sb_cgroup), &zero, &fd, BPF_ANY) < 0)
+        return ErrnoStatus("sleepable_kfunc: cgroup scope map");
+    }
+    for (bpf_program* p : {skel_->progs.sb_tcp4_connect, skel_->progs.sb_tcp6_connect,
+                           skel_->progs.sb_udp4_connect, skel_->progs.sb_udp6_connect}) {
+      SB_RETURN_IF_ERROR(Attach(p, bpf_program__attach(p)));
+    }
+    if (cgroup_fd >= 0) {
+      bpf_program* p = skel_->progs.sb_sock_release;
+      SB_RETURN_IF_ERROR(Attach(p, bpf_program__attach_cgroup(p, cgroup_fd)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RunPass(const sb_destroy_args& args) override {
+    sb_destroy_args in = args;
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.ctx_in = &in;
+    opts.ctx_size_in = sizeof(in);
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.sb_destroy_backend), &opts) < 0)
+      return ErrnoStatus("sleepable_kfunc: BPF_PROG_TEST_RUN");
+    if (opts.retval != 0)
+      return absl::InternalError(absl::StrCat("sleepable_kfunc: the pass returned ", opts.retval));
+    return absl::OkStatus();
+  }
+
+  void ResetCounters() override {
+    std::memset(&skel_->bss->sb_counters, 0, sizeof(skel_->bss->sb_counters));
+    std::memset(&skel_->bss->sb_walk, 0, sizeof(skel_->bss->sb_walk));
+  }
+
+  DestroyStats Stats() const override { return StatsFromCounters(skel_->bss->sb_counters); }
+
+  SleepableIndexStats Index() const override {
+    const sb_index_counters& c = skel_->bss->sb_index;
+    SleepableIndexStats s;
+    s.inserted = c.inserted;
+    s.removed = c.removed;
+    s.popped = c.popped;
+    s.replaced = c.replaced;
+    s.failed = c.failed;
+    s.last_error = c.last_error;
+    return s;
+  }
+
+  int netns_map_fd() const override { return bpf_map__fd(skel_->maps.sb_netns); }
+
+  uint64_t MapBytes() const override {
+    return MemlockBytes(bpf_map__fd(IndexMap(skel_.get()))) +
+           MemlockBytes(bpf_map__fd(skel_->maps.sb_sock_ref));
+  }
+
+ private:
+  absl::Status Attach(bpf_program* p, bpf_link* l) {
+    if (!l)
+      return ErrnoStatus(absl::StrCat("attach ", bpf_program__section_name(p), ": ", LibbpfReason()));
+    links_.push_back(l);
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<Skel, SkelDeleter<Skel>> skel_;
+  std::vector<bpf_link*> links_;
+};
+
+absl::StatusOr<std::unique_ptr<SleepableKfuncDestroyer::State>> LoadVariant(SleepableIndex index,
+                                                                           int cgroup_fd) {
+  if (index == SleepableIndex::kHash) {
+    auto s = std::make_unique<VariantState<sleepable_kfunc_bpf>>();
+    SB_RETURN_IF_ERROR(s->Load("sleepable_kfunc_bpf", cgroup_fd));
+    return std::unique_ptr<SleepableKfuncDestroyer::State>(std::move(s));
+  }
+  auto s = std::make_unique<VariantState<sleepable_kfunc_rbtree_bpf>>();
+  SB_RETURN_IF_ERROR(s->Load("sleepable_kfunc_rbtree_bpf", cgroup_fd));
+  return std::unique_ptr<SleepableKfuncDestroyer::State>(std::move(s));
+}
+
+absl::Status SetNetnsScope(SleepableKfuncDestroyer::State* s, const std::vector<uint64_t>& cookies) {
+  if (s->loaded_cookies == cookies) return absl::OkStatus();
+  int map = s->netns_map_fd();
+  for (uint64_t c : s->loaded_cookies) bpf_map_delete_elem(map, &c);
+  s->loaded_cookies.clear();
+  uint8_t one = 1;
+  for (uint64_t c : cookies)
+    if (bpf_map_update_elem(map, &c, &one, BPF_ANY) < 0) return ErrnoStatus("sleepable_kfunc: netns scope map");
+  s->loaded_cookies = cookies;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DestroyStats> RunTarget(SleepableKfuncDestroyer::State* s, const Target& target) {
+  SB_RETURN_IF_ERROR(SetNetnsScope(s, target.netns_cookies));
+  s->ResetCounters();
+  // One BPF_PROG_TEST_RUN per dying backend (and protocol: the index keys
+  // TCP and UDP services apart).
+  for (const Endpoint& e : target.endpoints) {
+    if (target.tcp) SB_RETURN_IF_ERROR(s->RunPass({BackendKey(e, IPPROTO_TCP)}));
+    if (target.udp) SB_RETURN_IF_ERROR(s->RunPass({BackendKey(e, IPPROTO_UDP)}));
+  }
+  return s->Stats();
+}
+
+// The probe's real check: a UDP socket connected to itself is indexed by
+// the fexit program; a pass over its backend must destroy it, and the
+// application must see ECONNABORTED.
+absl::Status DestroyOneSocket(SleepableKfuncDestroyer::State* s) {
+  UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock.valid()) return ErrnoStatus("probe: socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (bind(sock.get(), reinterpret_cast<sockaddr*>(&a), len) < 0) return ErrnoStatus("probe: bind");
+  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0)
+    return ErrnoStatus("probe: getsockname");
+  if (connect(sock.get(), reinterpret_cast<sockaddr*>(&a), len) < 0) return ErrnoStatus("probe: connect");
+  uint64_t netns = 0;
+  socklen_t clen = sizeof(netns);
+  if (getsockopt(sock.get(), SOL_SOCKET, SO_NETNS_COOKIE, &netns, &clen) < 0)
+    return ErrnoStatus("probe: SO_NETNS_COOKIE");
+  Target t;
+  t.endpoints = {Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&a))};
+  t.tcp = false;
+  t.netns_cookies = {netns};
+  SB_ASSIGN_OR_RETURN(DestroyStats st, RunTarget(s, t));
+  char b;
+  ssize_t n = recv(sock.get(), &b, 1, MSG_DONTWAIT);
+  int err = n < 0 ? errno : 0;
+  if (st.destroyed != 1 || err != ECONNABORTED)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the kernel loads the programs, but a pass did not destroy the indexed socket (indexed ",
+        s->Index().inserted, ", visited ", st.visited, ", destroyed ", st.destroyed, ", recv: ",
+        std::strerror(err), ")"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SleepableKfuncDestroyer::SleepableKfuncDestroyer(SleepableIndex index) : index_(index) {}
+SleepableKfuncDestroyer::~SleepableKfuncDestroyer() = default;
+
+const char* SleepableKfuncDestroyer::name() const {
+  return index_ == SleepableIndex::kHash ? "sleepable_kfunc" : "sleepable_kfunc_rbtree";
+}
+
+absl::Status SleepableKfuncDestroyer::Probe() {
+  // Not scoped to a cgroup: the probe's own socket must be indexed.
+  SB_ASSIGN_OR_RETURN(auto s, LoadVariant(index_, -1));
+  return DestroyOneSocket(s.get());
+}
+
+absl::Status SleepableKfuncDestroyer::Prepare(const FleetEnv& env) {
+  Release();
+  // The workers' cgroup scopes the index and gets the release program;
+  // without one (kernel tests), the cgroup v2 root, which holds the test.
+  UniqueFd cg;
+  if (env.cgroup_fd >= 0) {
+    cg.reset(fcntl(env.cgroup_fd, F_DUPFD_CLOEXEC, 0));
+    if (!cg.valid()) return ErrnoStatus("dup cgroup fd");
+  } else {
+    SB_ASSIGN_OR_RETURN(cg, OpenCgroupRootFd());
+  }
+  SB_ASSIGN_OR_RETURN(state_, LoadVariant(index_, cg.get()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DestroyStats> SleepableKfuncDestroyer::Destroy(const Target& target) {
+  if (!state_) return absl::FailedPreconditionError(absl::StrCat(name(), ": Prepare() not called"));
+  return RunTarget(state_.get(), target);
+}
+
+void SleepableKfuncDestroyer::Release() { state_.reset(); }
+
+SleepableIndexStats SleepableKfuncDestroyer::index_stats() const {
+  return state_ ? state_->Index() : SleepableIndexStats{};
+}
+
+uint64_t SleepableKfuncDestroyer::index_map_bytes() const { return state_ ? state_->MapBytes() : 0; }
+
+}  // namespace sockbench

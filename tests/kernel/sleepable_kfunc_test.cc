@@ -1,0 +1,180 @@
+// Selftest-style checks of the sleepable_kfunc index (both variants) on a
+// kernel with sockbench's sleepable series: what fexit put in the index and
+// cgroup/sock_release took out, that a pass destroys exactly the backend's
+// sockets in the namespaces it was given and leaves the rest indexed, and
+// that a connected UDP socket that connects again moves to its new backend.
+// Skipped where the kernel lacks the kfuncs (the probe says why).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "harness/approaches/sleepable_kfunc.h"
+#include "harness/endpoint.h"
+#include "harness/netns.h"
+#include "harness/unique_fd.h"
+#include "tests/kernel/destroy_scene.h"
+
+namespace sockbench {
+namespace {
+
+class SleepableKfuncTest : public ::testing::TestWithParam<SleepableIndex> {
+ protected:
+  void SetUp() override {
+    SleepableKfuncDestroyer probe(GetParam());
+    absl::Status st = probe.Probe();
+    if (!st.ok()) GTEST_SKIP() << probe.name() << " unsupported here: " << st.message();
+    for (int i = 0; i < 2; ++i) {
+      auto fd = NetnsSet::CreateOne(NetnsOptions{BackendAddressCount(3)});
+      ASSERT_TRUE(fd.ok()) << fd.status();
+      auto cookie = NetnsCookie(fd->get());
+      ASSERT_TRUE(cookie.ok());
+      netns_.push_back(std::move(*fd));
+      cookies_.push_back(*cookie);
+    }
+    d_ = std::make_unique<SleepableKfuncDestroyer>(GetParam());
+    // The cgroup v2 root (this test's cgroup) scopes the index.
+    ASSERT_TRUE(d_->Prepare(FleetEnv{}).ok());
+  }
+  void TearDown() override {
+    if (d_) d_->Release();
+  }
+
+  Conn ConnectIn(int ns, Proto proto, Family family, int backend) {
+    auto in = ScopedNetns::Enter(netns_[ns].get());
+    EXPECT_TRUE(in.ok());
+    return ConnectTo(proto, family, backend, &servers_);
+  }
+  // `n` clients of one backend server in namespace `ns`.
+  std::vector<Conn> ClientsIn(int ns, Proto proto, Family family, int backend, int n) {
+    std::vector<Conn> out;
+    out.push_back(ConnectIn(ns, proto, family, backend));
+    auto in = ScopedNetns::Enter(netns_[ns].get());
+    EXPECT_TRUE(in.ok());
+    int server = servers_.back().get();
+    Endpoint ep = BackendEndpoint(backend, family);
+    sockaddr_storage ss;
+    socklen_t len = ep.ToSockaddr(&ss);
+    for (int i = 1; i < n; ++i) {
+      Conn c;
+      c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+      EXPECT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+      if (proto == Proto::kTcp) {
+        pollfd p{server, POLLIN, 0};
+        EXPECT_EQ(poll(&p, 1, 10000), 1);
+        c.peer.reset(accept4(server, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        EXPECT_TRUE(c.peer.valid());
+      }
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+  Target Backend0(Proto proto, Family family, std::vector<int> namespaces) {
+    Target t;
+    t.endpoints = {BackendEndpoint(0, family)};
+    t.tcp = proto == Proto::kTcp;
+    t.udp = proto == Proto::kUdp;
+    for (int ns : namespaces) {
+      t.netns_fds.push_back(netns_[ns].get());
+      t.netns_cookies.push_back(cookies_[ns]);
+    }
+    return t;
+  }
+
+  std::vector<UniqueFd> netns_, servers_;
+  std::vector<uint64_t> cookies_;
+  std::unique_ptr<SleepableKfuncDestroyer> d_;
+};
+
+// Connect adds, close removes, a pass takes: the index holds exactly the
+// open sockets it has not destroyed, for TCP and UDP, IPv4 and IPv6.
+TEST_P(SleepableKfuncTest, IndexFollowsConnectCloseAndDestroy) {
+  for (Proto proto : {Proto::kTcp, Proto::kUdp}) {
+    for (Family family : {Family::kIpv4, Family::kIpv6}) {
+      SCOPED_TRACE(std::string(ProtoName(proto)) + "/" + FamilyName(family));
+      SleepableIndexStats before = d_->index_stats();
+      std::vector<Conn> open = ClientsIn(0, proto, family, 0, 7);
+      open.resize(4);  // close 3: cgroup/sock_release runs in close()
+      SleepableIndexStats after = d_->index_stats();
+      EXPECT_EQ(after.inserted - before.inserted, 7u);
+      EXPECT_EQ(after.removed - before.removed, 3u);
+      EXPECT_EQ(after.failed, 0u);
+      EXPECT_EQ(after.live() - before.live(), 4u);
+
+      auto stats = d_->Destroy(Backend0(proto, family, {0}));
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      EXPECT_EQ(stats->destroyed, 4u);
+      EXPECT_EQ(stats->failed, 0u);
+      EXPECT_EQ(d_->index_stats().live(), before.live());
+      for (const Conn& c : open) EXPECT_EQ(RecvErrno(c.client.get()), ECONNABORTED);
+
+      // Each at most once: nothing of the backend is left to destroy.
+      stats = d_->Destroy(Backend0(proto, family, {0}));
+      ASSERT_TRUE(stats.ok()) << stats.status();
+      EXPECT_EQ(stats->visited, 0u);
+      EXPECT_EQ(stats->destroyed, 0u);
+      servers_.clear();
+    }
+  }
+}
+
+// A pass touches only the namespaces it was given; the others' entries
+// stay in the index for a later pass.
+TEST_P(SleepableKfuncTest, OtherNamespacesStayIndexed) {
+  Conn a = ConnectIn(0, Proto::kUdp, Family::kIpv4, 0);
+  Conn b = ConnectIn(1, Proto::kUdp, Family::kIpv4, 0);
+  auto stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, {0}));
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->destroyed, 1u);
+  EXPECT_EQ(RecvErrno(a.client.get()), ECONNABORTED);
+  EXPECT_EQ(RecvErrno(b.client.get()), EAGAIN);
+  EXPECT_TRUE(Connected(b.client.get()));
+  EXPECT_EQ(d_->index_stats().live(), 1u);
+
+  stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, {1}));
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->destroyed, 1u);
+  EXPECT_EQ(RecvErrno(b.client.get()), ECONNABORTED);
+  EXPECT_EQ(d_->index_stats().live(), 0u);
+}
+
+// A connected UDP socket that connects to another backend leaves its old
+// backend's entries: the old backend's pass spares it, the new one's
+// destroys it.
+TEST_P(SleepableKfuncTest, UdpReconnectMovesTheEntry) {
+  Conn c = ConnectIn(0, Proto::kUdp, Family::kIpv4, 1);
+  {
+    auto in = ScopedNetns::Enter(netns_[0].get());
+    ASSERT_TRUE(in.ok());
+    UniqueFd server(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    Endpoint ep = BackendEndpoint(0, Family::kIpv4);
+    sockaddr_storage ss;
+    socklen_t len = ep.ToSockaddr(&ss);
+    ASSERT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+    ASSERT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
+    servers_.push_back(std::move(server));
+  }
+  EXPECT_EQ(d_->index_stats().replaced, 1u);
+  EXPECT_EQ(d_->index_stats().live(), 1u);
+
+  Target old_backend = Backend0(Proto::kUdp, Family::kIpv4, {0});
+  old_backend.endpoints = {BackendEndpoint(1, Family::kIpv4)};
+  auto stats = d_->Destroy(old_backend);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->visited, 0u);
+  EXPECT_TRUE(Connected(c.client.get()));
+
+  stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, {0}));
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->destroyed, 1u);
+  EXPECT_EQ(RecvErrno(c.client.get()), ECONNABORTED);
+}
+
+INSTANTIATE_TEST_SUITE_P(Indexes, SleepableKfuncTest,
+                         ::testing::Values(SleepableIndex::kHash, SleepableIndex::kRbtree),
+                         [](const ::testing::TestParamInfo<SleepableIndex>& i) {
+                           return std::string(i.param == SleepableIndex::kHash ? "hash" : "rbtree");
+                         });
+
+}  // namespace
+}  // namespace sockbench
