@@ -148,17 +148,20 @@ static __always_inline void sb_record(struct sock *sk, __u32 proto)
 		struct sb_sock_ref prev = *old;
 
 		err = sb_index_move(&prev, &ref, &e);
-		if (!err)
-			err = bpf_map_update_elem(&sb_sock_ref, &e.sk_cookie, &ref, BPF_EXIST);
 		if (err) {
-			sb_index_remove(&ref, e.sk_cookie);
 			bpf_map_delete_elem(&sb_sock_ref, &e.sk_cookie);
 			sb_index_failed(err);
 			return;
 		}
+		err = bpf_map_update_elem(&sb_sock_ref, &e.sk_cookie, &ref, BPF_ANY);
+		if (err)
+			sb_index_failed(err); /* indexed, but release cannot find it */
 		__sync_fetch_and_add(&sb_index.replaced, 1);
 		return;
 	}
+	/* No undo here: fexit may not free an rbtree node. An entry whose
+	 * reference could not be stored is counted as failed.
+	 */
 	err = sb_index_insert(&ref, &e);
 	if (err) {
 		sb_index_failed(err);
@@ -166,7 +169,6 @@ static __always_inline void sb_record(struct sock *sk, __u32 proto)
 	}
 	err = bpf_map_update_elem(&sb_sock_ref, &e.sk_cookie, &ref, BPF_NOEXIST);
 	if (err) {
-		sb_index_remove(&ref, e.sk_cookie);
 		sb_index_failed(err);
 		return;
 	}

@@ -207,6 +207,7 @@ static int sb_index_move(const struct sb_sock_ref *old, struct sb_sock_ref *ref,
 {
 	struct sb_tree *t = sb_tree();
 	struct bpf_rb_node *rb;
+	bool moved = false;
 	struct sb_pos p;
 
 	if (!t)
@@ -222,9 +223,10 @@ static int sb_index_move(const struct sb_sock_ref *old, struct sb_sock_ref *ref,
 		n->key = ref->key;
 		n->e = *e;
 		bpf_rbtree_add_impl(&t->root, &n->node, sb_less, NULL, 0);
+		moved = true;
 	}
 	bpf_spin_unlock(&t->lock);
-	return rb ? 0 : sb_index_insert(ref, e);
+	return moved ? 0 : sb_index_insert(ref, e);
 }
 
 SEC("syscall")
