@@ -71,7 +71,7 @@ void PrepareApproaches(const std::vector<std::string>& names, Setup* setup) {
   for (const std::string& n : names) {
     Approach a{n, MakeDestroyer(n)};
     absl::Status st = a.destroyer->Probe();
-    if (st.ok()) st = a.destroyer->Prepare(FleetEnv{});
+    if (st.ok()) st = a.destroyer->Prepare(PrepareEnv{});
     if (!st.ok()) {
       std::printf("  approach %s: unsupported here: %s\n", n.c_str(), Msg(st).c_str());
       setup->unsupported.push_back({{"approach", n}, {"reason", Msg(st)}});

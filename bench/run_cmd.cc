@@ -217,7 +217,7 @@ int RunCommand() {
       std::fprintf(stderr, "sockbench run: %s\n", std::string(netns.status().message()).c_str());
       return 1;
     }
-    FleetEnv env{&*netns, cgroup->fd()};
+    PrepareEnv env{&*netns, cgroup->fd()};
     for (auto& slot : slots) {
       slot.prepare_error.clear();
       if (!slot.unsupported.empty()) continue;

@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sb_match.bpf.h"
+#include "sb_netns_filter.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,19 +27,9 @@ struct sb_iter_udp_all_netns {
 	int bucket;
 };
 
-/* Network namespaces the pass may touch, by netns cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} sb_netns SEC(".maps");
-
 static __always_inline void sb_visit_any_netns(struct sock_common *skc)
 {
-	__u64 cookie = skc->skc_net.net->net_cookie;
-
-	if (!bpf_map_lookup_elem(&sb_netns, &cookie)) {
+	if (!sb_netns_allowed(skc)) {
 		sb_counters.visited++;
 		return;
 	}

@@ -29,7 +29,7 @@ static __always_inline bool leak_assoc_eq(const struct leak_assoc *a, const __u3
 static __always_inline void leak_delete_assoc(__u32 family, __u64 cookie,
 					      const struct leak_assoc *a)
 {
-	if (family == LEAK_AF_INET)
+	if (family == SB_AF_INET)
 		leak_rev4_delete(cookie, a->addr[0], a->port);
 	else
 		leak_rev6_delete(cookie, a->addr, a->port);
@@ -82,7 +82,7 @@ static __always_inline void leak_remember4(struct bpf_sock_addr *ctx, __u64 cook
 	__u32 addr[4] = {be->addr[0], 0, 0, 0};
 
 	leak_rev4_update(cookie, be->addr[0], be->port, vip);
-	leak_index(cookie, LEAK_AF_INET, addr, be->port);
+	leak_index(cookie, SB_AF_INET, addr, be->port);
 }
 
 static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cookie,
@@ -92,7 +92,7 @@ static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cook
 	__u32 addr[4] = {be->addr[0], be->addr[1], be->addr[2], be->addr[3]};
 
 	leak_rev6_update(cookie, addr, be->port, vip);
-	leak_index(cookie, LEAK_AF_INET6, addr, be->port);
+	leak_index(cookie, SB_AF_INET6, addr, be->port);
 }
 
 static __always_inline void leak_forget(struct bpf_sock *ctx, __u64 cookie)

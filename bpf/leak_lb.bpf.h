@@ -14,9 +14,8 @@
 
 #include <bpf/bpf_helpers.h>
 #include "leak_types.h"
+#include "sb_constants.h"
 
-#define LEAK_AF_INET 2
-#define LEAK_AF_INET6 10
 #define LEAK_PROCEED 1
 
 char LICENSE[] SEC("license") = "GPL";
@@ -68,7 +67,7 @@ static __always_inline int leak_xlate_fwd4(struct bpf_sock_addr *ctx)
 		return LEAK_PROCEED;
 	key.addr[0] = ctx->user_ip4;
 	key.port = (__be16)ctx->user_port;
-	key.family = LEAK_AF_INET;
+	key.family = SB_AF_INET;
 	key.proto = (__u8)ctx->protocol;
 	be = bpf_map_lookup_elem(&leak_services, &key);
 	if (!be)
@@ -96,7 +95,7 @@ static __always_inline int leak_xlate_fwd6(struct bpf_sock_addr *ctx)
 	key.addr[2] = ctx->user_ip6[2];
 	key.addr[3] = ctx->user_ip6[3];
 	key.port = (__be16)ctx->user_port;
-	key.family = LEAK_AF_INET6;
+	key.family = SB_AF_INET6;
 	key.proto = (__u8)ctx->protocol;
 	be = bpf_map_lookup_elem(&leak_services, &key);
 	if (!be)

@@ -138,9 +138,9 @@ static __always_inline void leak_rev_delete_by_dst(struct bpf_sock *ctx, __u64 c
 {
 	__u32 addr[4];
 
-	if (ctx->family == LEAK_AF_INET) {
+	if (ctx->family == SB_AF_INET) {
 		leak_rev4_delete(cookie, ctx->dst_ip4, ctx->dst_port);
-	} else if (ctx->family == LEAK_AF_INET6) {
+	} else if (ctx->family == SB_AF_INET6) {
 		addr[0] = ctx->dst_ip6[0];
 		addr[1] = ctx->dst_ip6[1];
 		addr[2] = ctx->dst_ip6[2];

@@ -45,7 +45,7 @@ static __always_inline void leak_remember4(struct bpf_sock_addr *ctx, __u64 cook
 
 	if (!e)
 		return;
-	e->family = LEAK_AF_INET;
+	e->family = SB_AF_INET;
 	e->vip[0] = vip->address;
 	e->vip[1] = e->vip[2] = e->vip[3] = 0;
 	e->vip_port = vip->port;
@@ -62,7 +62,7 @@ static __always_inline int leak_recall4(struct bpf_sock_addr *ctx, __u64 cookie,
 	struct leak_sk_entry *e = bpf_sk_storage_get(&leak_sk, ctx->sk, 0, 0);
 
 	/* Only the backend this socket was translated to is rewritten. */
-	if (!e || e->family != LEAK_AF_INET || e->backend[0] != addr ||
+	if (!e || e->family != SB_AF_INET || e->backend[0] != addr ||
 	    e->backend_port != port)
 		return -1;
 	vip->address = e->vip[0];
@@ -79,7 +79,7 @@ static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cook
 
 	if (!e)
 		return;
-	e->family = LEAK_AF_INET6;
+	e->family = SB_AF_INET6;
 	__builtin_memcpy(e->vip, vip->address, sizeof(e->vip));
 	e->vip_port = vip->port;
 	e->rev_nat_index = vip->rev_nat_index;
@@ -96,7 +96,7 @@ static __always_inline int leak_recall6(struct bpf_sock_addr *ctx, __u64 cookie,
 {
 	struct leak_sk_entry *e = bpf_sk_storage_get(&leak_sk, ctx->sk, 0, 0);
 
-	if (!e || e->family != LEAK_AF_INET6 || e->backend[0] != addr[0] ||
+	if (!e || e->family != SB_AF_INET6 || e->backend[0] != addr[0] ||
 	    e->backend[1] != addr[1] || e->backend[2] != addr[2] || e->backend[3] != addr[3] ||
 	    e->backend_port != port)
 		return -1;

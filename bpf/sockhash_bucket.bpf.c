@@ -18,16 +18,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sb_match.bpf.h"
+#include "sb_netns_filter.bpf.h"
 #include "sockhash_bucket.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define SB_TCP_CLOSE 7
-#define SB_SOCK_DGRAM 2
-#define SB_IPPROTO_TCP 6
-#define SB_IPPROTO_UDP 17
-#define SB_NOEXIST 1
-#define SB_EEXIST 17
 
 /* map_extra and max_entries are set by userspace before load. */
 struct {
@@ -36,14 +30,6 @@ struct {
 	__type(key, struct sb_sockhash_key);
 	__type(value, __u64);
 } sb_sockhash SEC(".maps");
-
-/* Network namespaces a pass may touch, by netns cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} sb_netns SEC(".maps");
 
 /* Protocols a pass destroys (a bucket holds TCP and UDP alike). */
 __u32 sb_want_tcp;
@@ -54,7 +40,6 @@ struct sb_index_counters sb_index;
 static __always_inline void sb_visit_bucket(struct sock *sk)
 {
 	struct sock_common *skc = &sk->__sk_common;
-	__u64 netns = skc->skc_net.net->net_cookie;
 	__u16 proto = sk->sk_protocol;
 
 	sb_counters.visited++;
@@ -70,7 +55,7 @@ static __always_inline void sb_visit_bucket(struct sock *sk)
 	/* Aborted (or disconnected) sockets stay in the map until closed. */
 	if (skc->skc_state == SB_TCP_CLOSE)
 		return;
-	if (!bpf_map_lookup_elem(&sb_netns, &netns))
+	if (!sb_netns_allowed(skc))
 		return;
 	/* The key says where the socket connected; check where it is
 	 * connected now (a UDP socket may have connected elsewhere since).

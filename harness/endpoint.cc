@@ -1,12 +1,20 @@
 #include "harness/endpoint.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "sb_constants.h"
 
 namespace sockbench {
+
+// What the BPF objects compare against (bpf/sb_constants.h).
+static_assert(SB_AF_INET == AF_INET && SB_AF_INET6 == AF_INET6, "address families");
+static_assert(SB_SOCK_DGRAM == SOCK_DGRAM, "socket type");
+static_assert(SB_IPPROTO_TCP == IPPROTO_TCP && SB_IPPROTO_UDP == IPPROTO_UDP, "protocols");
+static_assert(SB_EEXIST == EEXIST, "errno");
 
 const char* ProtoName(Proto p) { return p == Proto::kTcp ? "tcp" : "udp"; }
 const char* FamilyName(Family f) { return f == Family::kIpv4 ? "ipv4" : "ipv6"; }

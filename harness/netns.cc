@@ -21,10 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "harness/endpoint.h"
 #include "harness/status.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
+#include "sb_constants.h"
 
 namespace sockbench {
 namespace {

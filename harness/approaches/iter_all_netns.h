@@ -14,10 +14,11 @@ class IterAllNetnsDestroyer : public Destroyer {
   IterAllNetnsDestroyer();
   ~IterAllNetnsDestroyer() override;
   const char* name() const override { return "iter_all_netns"; }
+  // Loads the programs and creates their iterator links (the kernel refuses
+  // the links to callers without CAP_NET_ADMIN in the initial user
+  // namespace, or outside the initial network namespace).
   absl::Status Probe() override;
-  absl::Status Prepare(const FleetEnv& env) override;
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
-  void Release() override;
 
  private:
   struct State;

@@ -1,17 +1,11 @@
 #include "harness/approaches/iter_per_netns.h"
 
-#include <bpf/libbpf.h>
-
-#include <optional>
-
 #include "harness/bpf_iter_util.h"
 #include "harness/bpf_skeleton.h"
 #include "harness/status.h"
 #include "iter_per_netns.skel.h"
 
 namespace sockbench {
-
-SOCKBENCH_SKELETON_OPS(iter_per_netns_bpf);
 
 struct IterPerNetnsDestroyer::State {
   BpfSkeleton<iter_per_netns_bpf> skel;
@@ -21,23 +15,16 @@ struct IterPerNetnsDestroyer::State {
 IterPerNetnsDestroyer::IterPerNetnsDestroyer() = default;
 IterPerNetnsDestroyer::~IterPerNetnsDestroyer() = default;
 
-absl::Status IterPerNetnsDestroyer::Prepare(const FleetEnv&) {
+absl::Status IterPerNetnsDestroyer::Probe() {
+  if (state_) return absl::OkStatus();
   SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<iter_per_netns_bpf>::OpenAndLoad());
   SB_ASSIGN_OR_RETURN(IterLinks links, IterLinks::Attach(skel->progs.destroy_tcp, skel->progs.destroy_udp));
   state_.reset(new State{std::move(skel), std::move(links)});
   return absl::OkStatus();
 }
 
-absl::Status IterPerNetnsDestroyer::Probe() {
-  SB_RETURN_IF_ERROR(Prepare(FleetEnv{}));
-  Release();
-  return absl::OkStatus();
-}
-
-void IterPerNetnsDestroyer::Release() { state_.reset(); }
-
 absl::StatusOr<DestroyStats> IterPerNetnsDestroyer::Destroy(const Target& target) {
-  if (!state_) return absl::FailedPreconditionError("iter_per_netns: Prepare() not called");
+  if (!state_) return absl::FailedPreconditionError("iter_per_netns: Probe() not called");
   SB_RETURN_IF_ERROR(LoadTargetIntoBss(state_->skel->bss, target));
   SB_ASSIGN_OR_RETURN(UniqueFd home, CurrentNetns());
   absl::Status st;

@@ -14,10 +14,9 @@ class IterPerNetnsDestroyer : public Destroyer {
   IterPerNetnsDestroyer();
   ~IterPerNetnsDestroyer() override;
   const char* name() const override { return "iter_per_netns"; }
+  // Loads the programs and creates their iterator links.
   absl::Status Probe() override;
-  absl::Status Prepare(const FleetEnv& env) override;
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
-  void Release() override;
 
  private:
   struct State;

@@ -25,19 +25,22 @@ sb_sockhash_key SockhashPrefix(const Endpoint& e);
 absl::StatusOr<UniqueFd> AttachSockhashIter(int prog_fd, int map_fd, const void* prefix,
                                             uint32_t prefix_len);
 
+// The sockhash's size: the RFC's 1 << 20, or $SOCKBENCH_SOCKHASH_MAX_ENTRIES.
+uint32_t SockhashMaxEntries();
+
 class SockhashBucketDestroyer : public Destroyer {
  public:
-  SockhashBucketDestroyer();
+  explicit SockhashBucketDestroyer(uint32_t max_entries = SB_SOCKHASH_MAX_ENTRIES);
   ~SockhashBucketDestroyer() override;
   const char* name() const override { return "sockhash_bucket"; }
-  // Loads the programs (the verifier's verdict), then a real check: one
-  // connected UDP socket in a map with map_extra, destroyed through a
-  // prefix-restricted iterator.
+  // Loads the map (max_entries, map_extra) and the programs (the
+  // verifier's verdict), then a real check: one connected UDP socket in the
+  // map, destroyed through a prefix-restricted iterator.
   absl::Status Probe() override;
-  // Loads the map and programs and attaches the connect-time programs to
-  // env.cgroup_fd, or to the cgroup v2 root when there is none (as a socket
-  // LB agent does). Only sockets that connect afterwards are indexed.
-  absl::Status Prepare(const FleetEnv& env) override;
+  // Attaches the connect-time programs to env.cgroup_fd, or to the cgroup
+  // v2 root when there is none (as a socket LB agent does). Only sockets
+  // that connect afterwards are indexed.
+  absl::Status Prepare(const PrepareEnv& env) override;
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
   void Release() override;
 
@@ -47,6 +50,7 @@ class SockhashBucketDestroyer : public Destroyer {
 
  private:
   struct State;
+  uint32_t max_entries_;
   std::unique_ptr<State> state_;
 };
 

@@ -6,8 +6,6 @@
 
 namespace sockbench {
 
-SOCKBENCH_SKELETON_OPS(leak_addr_keyed_bpf);
-
 namespace {
 
 class AddrKeyedStrategy : public LruStrategy<AddrKeyedStrategy, leak_addr_keyed_bpf> {

@@ -7,8 +7,6 @@
 
 namespace sockbench {
 
-SOCKBENCH_SKELETON_OPS(leak_cookie_index_bpf);
-
 namespace {
 
 class CookieIndexStrategy : public LruStrategy<CookieIndexStrategy, leak_cookie_index_bpf> {

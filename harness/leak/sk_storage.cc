@@ -25,22 +25,14 @@
 
 namespace sockbench {
 
-SOCKBENCH_SKELETON_OPS(leak_sk_storage_bpf);
-SOCKBENCH_SKELETON_OPS(leak_sk_storage_count_bpf);
-SOCKBENCH_SKELETON_OPS(leak_sk_storage_free_bpf);
-
 namespace {
 
-// The strategy's map fd, handed to a counter skeleton's customize hook
-// (a plain function pointer) for the duration of OpenAndLoad.
-thread_local int t_storage_map_fd = -1;
-
+// A counter object sharing the strategy's storage map.
 template <typename C>
 absl::StatusOr<BpfSkeleton<C>> LoadCounter(int map_fd) {
-  t_storage_map_fd = map_fd;
-  auto s = BpfSkeleton<C>::OpenAndLoad(
-      [](C* raw) { bpf_map__reuse_fd(raw->maps.leak_sk, t_storage_map_fd); });
-  t_storage_map_fd = -1;
+  SB_ASSIGN_OR_RETURN(BpfSkeleton<C> s, BpfSkeleton<C>::Open());
+  if (bpf_map__reuse_fd(s->maps.leak_sk, map_fd) < 0) return ErrnoStatus("reuse the sk_storage map");
+  SB_RETURN_IF_ERROR(s.Load());
   return s;
 }
 

@@ -29,16 +29,11 @@ class SkeletonStrategy : public LeakStrategy {
   }
 
   absl::Status Load(const StrategyOptions& opts) override {
-    // BpfSkeleton's customize hook is a plain function pointer; the options
-    // reach it through this thread's slot for the duration of the call.
-    Pending() = &opts;
-    absl::StatusOr<BpfSkeleton<T>> s = BpfSkeleton<T>::OpenAndLoad([](T* raw) {
-      raw->rodata->leak_netns_cookie = Pending()->netns_cookie;
-      Derived::Size(raw, *Pending());
-    });
-    Pending() = nullptr;
-    if (!s.ok()) return s.status();
-    skel_.emplace(std::move(*s));
+    SB_ASSIGN_OR_RETURN(BpfSkeleton<T> s, BpfSkeleton<T>::Open());
+    s->rodata->leak_netns_cookie = opts.netns_cookie;
+    Derived::Size(s.get(), opts);
+    SB_RETURN_IF_ERROR(s.Load());
+    skel_.emplace(std::move(s));
     return static_cast<Derived*>(this)->AfterLoad();
   }
 
@@ -91,10 +86,6 @@ class SkeletonStrategy : public LeakStrategy {
   absl::Status AfterLoad() { return absl::OkStatus(); }
 
  private:
-  static const StrategyOptions*& Pending() {
-    static thread_local const StrategyOptions* p = nullptr;
-    return p;
-  }
   std::optional<BpfSkeleton<T>> skel_;
   std::vector<bpf_link*> links_;
 };

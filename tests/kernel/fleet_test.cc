@@ -44,7 +44,7 @@ std::unique_ptr<Rig> MakeRig(int ns, long sockets, int per, int tns) {
 // Targets spread evenly over the four socket kinds, so half are TCP, whose
 // peers the kernel resets.
 void DestroyExactlyAcrossRecreation(Rig* rig, Destroyer* d, long sockets, int targets) {
-  ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
+  ASSERT_TRUE(d->Prepare(PrepareEnv{&rig->netns, -1}).ok());
   for (int rep = 0; rep < 2; ++rep) {
     ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
     auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));

@@ -40,7 +40,7 @@ class LeakTest : public ::testing::Test {
     // at least one, or the abort cells could not be tested at all.
     for (const char* name : {"sock_diag", "iter_per_netns"}) {
       std::unique_ptr<Destroyer> d = MakeDestroyer(name);
-      if (d->Probe().ok() && d->Prepare(FleetEnv{}).ok()) destroyers_.push_back(std::move(d));
+      if (d->Probe().ok() && d->Prepare(PrepareEnv{}).ok()) destroyers_.push_back(std::move(d));
     }
     ASSERT_FALSE(destroyers_.empty()) << "neither sock_diag nor iter_per_netns works on this kernel";
   }

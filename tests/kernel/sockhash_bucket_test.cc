@@ -37,7 +37,9 @@
 #include <vector>
 
 #include "bpf/sockhash_bucket.h"
+#include "sb_constants.h"
 #include "sockbench_target.h"
+#include "harness/status.h"
 #include "harness/approaches/sockhash_bucket.h"
 #include "harness/bpf_skeleton.h"
 #include "harness/endpoint.h"
@@ -50,15 +52,10 @@
 
 namespace sockbench {
 
-SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
-
 namespace {
 
 using namespace sockhash_test;  // NOLINT: SkipReason, Cookie, Loopback4
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 
 
@@ -86,19 +83,12 @@ std::vector<sb_sockhash_key> Keys(int map) {
 }
 
 // A skeleton of our own (tests vary the map geometry).
-struct Geometry {
-  static inline uint32_t max_entries = 64;
-  static inline uint64_t map_extra = SB_SOCKHASH_PREFIX_LEN;
-  static void Apply(sockhash_bucket_bpf* s) {
-    bpf_map__set_max_entries(s->maps.sb_sockhash, max_entries);
-    bpf_map__set_map_extra(s->maps.sb_sockhash, map_extra);
-  }
-};
-
 absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadSkel(uint32_t max_entries, uint64_t map_extra) {
-  Geometry::max_entries = max_entries;
-  Geometry::map_extra = map_extra;
-  return BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(Geometry::Apply);
+  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::Open());
+  bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
+  bpf_map__set_map_extra(skel->maps.sb_sockhash, map_extra);
+  SB_RETURN_IF_ERROR(skel.Load());
+  return skel;
 }
 
 
@@ -128,7 +118,7 @@ class InNetns {
 TEST(SockhashBucket, ConnectedSocketsEnterTheMapAtConnectAndLeaveOnClose) {
   SKIP_UNLESS_SUPPORTED();
   SockhashBucketDestroyer d;
-  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // cgroup v2 root
+  ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // cgroup v2 root
   InNetns ns;
   // Namespace setup connects throw-away UDP sockets (to learn that its IPv6
   // addresses route); they come and go before this point.
@@ -189,7 +179,7 @@ TEST_P(SockhashBucketDestroy, ExactlyTheTargetIsDestroyedFromItsBucket) {
   SKIP_UNLESS_SUPPORTED();
   auto [proto, family] = GetParam();
   SockhashBucketDestroyer d;
-  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // before the sockets: they are indexed at connect
+  ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // before the sockets: they are indexed at connect
 
   auto a_fd = NewNetns();
   auto b_fd = NewNetns();
@@ -420,7 +410,7 @@ TEST(SockhashBucket, ResumesExactlyOnceWhileElementsAreAddedAndRemoved) {
 TEST(SockhashBucket, PassesRaceWithConnectAndClose) {
   SKIP_UNLESS_SUPPORTED();
   SockhashBucketDestroyer d;
-  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // connect4 indexes the sockets
+  ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // connect4 indexes the sockets
   auto ns = NewNetns();
   ASSERT_TRUE(ns.ok());
   auto ns_cookie = NetnsCookie(ns->get());
@@ -624,7 +614,7 @@ TEST(SockhashBucketPrice, ConnectCostAndMemory) {
     std::vector<UniqueFd> keep, namespaces;
     SockhashBucketDestroyer d;
     if (m.program) {
-      ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());
+      ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());
     }
     long slab0 = MeminfoKb("Slab:");
     long count = m.proto == Proto::kTcp ? n_tcp : n;

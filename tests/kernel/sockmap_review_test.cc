@@ -43,13 +43,12 @@
 #include "harness/bpf_skeleton.h"
 #include "harness/endpoint.h"
 #include "harness/netns.h"
+#include "harness/status.h"
 #include "harness/unique_fd.h"
 #include "tests/kernel/sockhash_test_support.h"
 #include "sockhash_bucket.skel.h"
 
 namespace sockbench {
-
-SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
 
 namespace {
 
@@ -106,25 +105,18 @@ class InNetns {
 };
 
 // The skeleton with the test-only programs (autoload off by default) that
-// a test asks for. Customize hooks take no state: hence the static.
-struct Programs {
-  static inline std::vector<std::string> names;
-  static inline uint32_t max_entries = 64;
-  static void Apply(sockhash_bucket_bpf* s) {
-    bpf_map__set_max_entries(s->maps.sb_sockhash, max_entries);
-    bpf_map__set_map_extra(s->maps.sb_sockhash, SB_SOCKHASH_PREFIX_LEN);
-    for (const std::string& n : names) {
-      bpf_program* p = bpf_object__find_program_by_name(s->obj, n.c_str());
-      if (p) bpf_program__set_autoload(p, true);
-    }
-  }
-};
-
-absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadWith(std::vector<std::string> names,
+// a test asks for.
+absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadWith(const std::vector<std::string>& names,
                                                            uint32_t max_entries = 64) {
-  Programs::names = std::move(names);
-  Programs::max_entries = max_entries;
-  return BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(Programs::Apply);
+  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::Open());
+  bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
+  bpf_map__set_map_extra(skel->maps.sb_sockhash, SB_SOCKHASH_PREFIX_LEN);
+  for (const std::string& n : names) {
+    bpf_program* p = bpf_object__find_program_by_name(skel->obj, n.c_str());
+    if (p) bpf_program__set_autoload(p, true);
+  }
+  SB_RETURN_IF_ERROR(skel.Load());
+  return skel;
 }
 
 // A map iterator link over map_fd (no key prefix).
