@@ -41,7 +41,7 @@ class BpfSkeleton {
     ClearLibbpfLog();
     int err = T::load(get());
     if (err)
-      return absl::FailedPreconditionError(absl::StrCat("loading ", bpf_object__name(get()->obj),
+      return absl::FailedPreconditionError(absl::StrCat("loading ", get()->skeleton->name,
                                                         " failed (", std::strerror(-err),
                                                         "): ", LibbpfReason()));
     return absl::OkStatus();

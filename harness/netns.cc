@@ -197,7 +197,7 @@ absl::StatusOr<UniqueFd> NetnsSet::CreateOne(const NetnsOptions& opts) {
 }
 
 absl::StatusOr<NetnsSet> NetnsSet::Create(int count, const NetnsOptions& opts,
-                                          void (*progress)(int, int)) {
+                                          const ProgressFn& progress) {
   NetnsSet set;
   set.fds_.reserve(count);
   for (int i = 0; i < count; ++i) {
