@@ -12,16 +12,17 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "bench/commands.h"
+#include "absl/strings/str_cat.h"
 #include "bench/flags.h"
 #include "harness/cleanup.h"
 #include "harness/libbpf_log.h"
+#include "harness/registry.h"
 
 ABSL_FLAG(bool, json, false, "probe: print JSON instead of a table");
 ABSL_FLAG(std::string, workload, "", "run: workload file (workloads/*.json)");
 ABSL_FLAG(std::string, approach, "all",
-          "run, leak: comma-separated approaches, or 'all' (sock_diag, iter_per_netns, "
-          "iter_all_netns, sockhash_bucket, sk_storage_iter, sleepable_kfunc); leak aborts "
-          "sockets with each one the kernel supports");
+          absl::StrCat(sockbench::Approaches().Help("run, leak: comma-separated approaches"),
+                       "; leak aborts sockets with each one the kernel supports"));
 ABSL_FLAG(int, repetitions, 0, "run: timed repetitions per approach and scenario (0: the workload's)");
 ABSL_FLAG(std::string, out, "",
           "run, leak: result JSON path (default results/<kernel_release>-<UTC timestamp>.json, "
