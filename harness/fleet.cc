@@ -13,7 +13,7 @@
 #include "harness/cgroup.h"
 #include "harness/cleanup.h"
 #include "harness/status.h"
-#include "harness/worker.h"
+#include "harness/fleet_worker.h"
 
 namespace sockbench {
 

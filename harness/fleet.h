@@ -15,7 +15,7 @@
 #include "harness/fleet_shared_memory.h"
 #include "harness/netns.h"
 #include "harness/progress.h"
-#include "harness/worker_protocol.h"
+#include "harness/fleet_protocol.h"
 
 namespace sockbench {
 

@@ -1,9 +1,9 @@
-#include "harness/leak/strategy.h"
+#include "leak/strategy.h"
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "harness/leak/plan.h"
-#include "harness/leak/strategies.h"
+#include "leak/plan.h"
+#include "leak/strategies.h"
 #include "harness/status.h"
 
 namespace sockbench {

@@ -1,5 +1,5 @@
 // The three reverse-NAT cleanup strategies of the leak study, one BPF object
-// each (bpf/leak_*.bpf.c), behind one interface. A strategy the kernel
+// each (leak/bpf/leak_*.bpf.c), behind one interface. A strategy the kernel
 // rejects fails its own Load() and never blocks the others.
 #pragma once
 
@@ -20,7 +20,7 @@ struct StrategyOptions {
   uint64_t netns_cookie = 0;  // translate only in this namespace (0: any)
 };
 
-// BPF's counters (bpf/leak_types.h), as of the last reset.
+// BPF's counters (leak/bpf/leak_types.h), as of the last reset.
 struct StrategyCounters {
   uint64_t forward = 0;
   uint64_t inserted = 0;
@@ -37,7 +37,7 @@ struct ReverseState {
   uint64_t index = 0;    // cookie_index's side map entries
   uint64_t storage = 0;  // sk_storage: storages still linked to a socket
   // sk_storage: how `storage` was counted (kernels differ in what they
-  // allow, see harness/leak/sk_storage.cc); empty for the LRU strategies.
+  // allow, see leak/sk_storage.cc); empty for the LRU strategies.
   std::string storage_counted_by;
   uint64_t total() const { return rev4 + rev6 + index + storage; }
 };

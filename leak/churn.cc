@@ -1,11 +1,11 @@
-#include "harness/leak/churn.h"
+#include "leak/churn.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "harness/leak/lab.h"
-#include "harness/leak/settle.h"
-#include "harness/leak/strategy.h"
+#include "leak/lab.h"
+#include "leak/settle.h"
+#include "leak/strategy.h"
 #include "harness/status.h"
 
 namespace sockbench {

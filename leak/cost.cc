@@ -1,4 +1,4 @@
-#include "harness/leak/cost.h"
+#include "leak/cost.h"
 
 #include <sys/resource.h>
 
@@ -11,9 +11,9 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "harness/leak/lab.h"
-#include "harness/leak/settle.h"
-#include "harness/leak/strategy.h"
+#include "leak/lab.h"
+#include "leak/settle.h"
+#include "leak/strategy.h"
 #include "harness/status.h"
 
 namespace sockbench {

@@ -1,4 +1,4 @@
-#include "harness/leak/app.h"
+#include "leak/app.h"
 
 #include <netinet/in.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "harness/leak/lab.h"
+#include "leak/lab.h"
 
 #include "harness/netns.h"
 #include "harness/status.h"
@@ -13,7 +13,7 @@ absl::StatusOr<std::unique_ptr<LeakLab>> LeakLab::Create(const std::string& tag)
   SB_ASSIGN_OR_RETURN(lab->netns_cookie_, NetnsCookie(lab->netns_.get()));
   SB_ASSIGN_OR_RETURN(ScopedCgroup cg, ScopedCgroup::Create(tag));
   lab->cgroup_.emplace(std::move(cg));
-  SB_ASSIGN_OR_RETURN(lab->worker_, LeakWorker::Start(lab->netns_.get(), lab->cgroup_->path()));
+  SB_ASSIGN_OR_RETURN(lab->worker_, LeakAppProcess::Start(lab->netns_.get(), lab->cgroup_->path()));
   return lab;
 }
 

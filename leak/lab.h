@@ -12,8 +12,8 @@
 #include "absl/status/statusor.h"
 #include "harness/cgroup.h"
 #include "harness/destroyer.h"
-#include "harness/leak/plan.h"
-#include "harness/leak/worker.h"
+#include "leak/plan.h"
+#include "leak/app_process.h"
 #include "harness/unique_fd.h"
 
 namespace sockbench {
@@ -26,7 +26,7 @@ class LeakLab {
   uint64_t netns_cookie() const { return netns_cookie_; }
   int cgroup_fd() const { return cgroup_->fd(); }
   const std::string& cgroup_path() const { return cgroup_->path(); }
-  LeakWorker& worker() { return *worker_; }
+  LeakAppProcess& worker() { return *worker_; }
 
   // What an agent aborts when `service`'s backend dies: every socket of the
   // kind's protocol whose destination is that backend, in our namespace.
@@ -44,7 +44,7 @@ class LeakLab {
   UniqueFd netns_;
   uint64_t netns_cookie_ = 0;
   std::optional<ScopedCgroup> cgroup_;
-  std::unique_ptr<LeakWorker> worker_;
+  std::unique_ptr<LeakAppProcess> worker_;
 };
 
 }  // namespace sockbench

@@ -1,4 +1,4 @@
-#include "harness/leak/plan.h"
+#include "leak/plan.h"
 
 namespace sockbench {
 

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/leak/churn.h"
-#include "harness/leak/cost.h"
-#include "harness/leak/matrix.h"
+#include "leak/churn.h"
+#include "leak/cost.h"
+#include "leak/matrix.h"
 #include "nlohmann/json.hpp"
 
 namespace sockbench {

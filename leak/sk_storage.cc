@@ -1,5 +1,5 @@
 // sk_storage: reverse state in BPF_MAP_TYPE_SK_STORAGE (see
-// bpf/leak_sk_storage.bpf.c). The map cannot be walked with get_next_key, so
+// leak/bpf/leak_sk_storage.bpf.c). The map cannot be walked with get_next_key, so
 // the storages still linked to a socket are counted, best first, by:
 //   iterator  an iter/bpf_sk_storage_map program walks the live storages;
 //   sk_free   fentry/sk_free counts storages reaching the socket's final
@@ -16,8 +16,8 @@
 #include <optional>
 
 #include "harness/bpf_iter_util.h"
-#include "harness/leak/skeleton_strategy.h"
-#include "harness/leak/strategies.h"
+#include "leak/skeleton_strategy.h"
+#include "leak/strategies.h"
 #include "leak_types.h"
 #include "leak_sk_storage.skel.h"
 #include "leak_sk_storage_count.skel.h"

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/leak/churn.h"
-#include "harness/leak/lab.h"
-#include "harness/leak/matrix.h"
-#include "harness/leak/strategy.h"
+#include "leak/churn.h"
+#include "leak/lab.h"
+#include "leak/matrix.h"
+#include "leak/strategy.h"
 #include "harness/libbpf_log.h"
 #include "harness/registry.h"
 

@@ -1,6 +1,6 @@
-// addr_keyed: Cilium today (see bpf/leak_addr_keyed.bpf.c).
-#include "harness/leak/lru_strategy.h"
-#include "harness/leak/strategies.h"
+// addr_keyed: Cilium today (see leak/bpf/leak_addr_keyed.bpf.c).
+#include "leak/lru_strategy.h"
+#include "leak/strategies.h"
 #include "leak_types.h"
 #include "leak_addr_keyed.skel.h"
 

@@ -1,4 +1,4 @@
-#include "harness/leak/report.h"
+#include "leak/report.h"
 
 
 #include "absl/strings/str_cat.h"

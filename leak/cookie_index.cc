@@ -1,7 +1,7 @@
 // cookie_index: Cilium's maps plus a cookie-keyed index for sock_release
-// (see bpf/leak_cookie_index.bpf.c).
-#include "harness/leak/lru_strategy.h"
-#include "harness/leak/strategies.h"
+// (see leak/bpf/leak_cookie_index.bpf.c).
+#include "leak/lru_strategy.h"
+#include "leak/strategies.h"
 #include "leak_types.h"
 #include "leak_cookie_index.skel.h"
 

@@ -1,5 +1,5 @@
 // addr_keyed and cookie_index share Cilium's LRU reverse maps
-// (bpf/leak_rev_lru.bpf.h): counting, clearing and looking up entries works
+// (leak/bpf/leak_rev_lru.bpf.h): counting, clearing and looking up entries works
 // the same for both.
 #pragma once
 
@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "harness/leak/map_util.h"
-#include "harness/leak/skeleton_strategy.h"
+#include "leak/map_util.h"
+#include "leak/skeleton_strategy.h"
 
 namespace sockbench {
 

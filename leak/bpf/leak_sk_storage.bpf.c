@@ -16,7 +16,7 @@
 __u64 leak_storage_created = 0;
 /* Sockets that reached sock_release carrying a storage, never reset: the
  * last-resort count where neither counting object loads (see
- * harness/leak/sk_storage.cc).
+ * leak/sk_storage.cc).
  */
 __u64 leak_storage_released = 0;
 

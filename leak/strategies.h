@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "harness/leak/strategy.h"
+#include "leak/strategy.h"
 
 namespace sockbench {
 

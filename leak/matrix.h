@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "harness/destroyer.h"
-#include "harness/leak/lab.h"
-#include "harness/leak/strategy.h"
+#include "leak/lab.h"
+#include "leak/strategy.h"
 
 namespace sockbench {
 

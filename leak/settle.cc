@@ -1,4 +1,4 @@
-#include "harness/leak/settle.h"
+#include "leak/settle.h"
 
 #include <linux/membarrier.h>
 #include <sched.h>

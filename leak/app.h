@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "harness/leak/plan.h"
-#include "harness/leak/protocol.h"
+#include "leak/plan.h"
+#include "leak/app_protocol.h"
 
 namespace sockbench {
 

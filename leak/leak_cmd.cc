@@ -12,32 +12,33 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "bench/commands.h"
-#include "bench/flags.h"
 #include "harness/context.h"
-#include "harness/leak/churn.h"
-#include "harness/leak/cost.h"
-#include "harness/leak/lab.h"
-#include "harness/leak/matrix.h"
-#include "harness/leak/report.h"
-#include "harness/leak/strategy.h"
 #include "harness/registry.h"
 #include "harness/result_json.h"
+#include "leak/churn.h"
+#include "leak/cost.h"
+#include "leak/lab.h"
+#include "leak/leak_cmd.h"
+#include "leak/matrix.h"
+#include "leak/report.h"
+#include "leak/strategy.h"
 
-// Defined in bench/main.cc with the other flags.
-ABSL_DECLARE_FLAG(std::string, strategy);
-ABSL_DECLARE_FLAG(int, sockets);
-ABSL_DECLARE_FLAG(int, churn);
-ABSL_DECLARE_FLAG(int, lru_size);
-ABSL_DECLARE_FLAG(int, churn_sockets);
-ABSL_DECLARE_FLAG(int, live_sockets);
-ABSL_DECLARE_FLAG(int, check_every);
-ABSL_DECLARE_FLAG(int, cost_sockets);
-ABSL_DECLARE_FLAG(int, cost_rounds);
+ABSL_FLAG(std::string, strategy, "all",
+          "leak: comma-separated reverse-NAT cleanup strategies, or 'all' (addr_keyed, sk_storage, "
+          "cookie_index)");
+ABSL_FLAG(int, sockets, 64, "leak: sockets per matrix cell");
+ABSL_FLAG(int, churn, 0, "leak: run the churn study for this many cycles instead of the matrix");
+ABSL_FLAG(int, lru_size, 512, "leak --churn: entries of the LRU reverse maps");
+ABSL_FLAG(int, churn_sockets, 64, "leak --churn: sockets opened and aborted per cycle");
+ABSL_FLAG(int, live_sockets, 64, "leak --churn: long-lived sockets whose translation is checked");
+ABSL_FLAG(int, check_every, 16,
+          "leak --churn: each live socket's translation is checked (real getpeername/recvmsg) once "
+          "every N cycles, one cohort per cycle; N sets how idle live sockets are (0: never)");
+ABSL_FLAG(int, cost_sockets, 1000, "leak: sockets per cost measurement (0: skip the cost part)");
+ABSL_FLAG(int, cost_rounds, 11, "leak: rounds of the cost measurement (medians are reported)");
 
 namespace sockbench {
 namespace {
@@ -229,12 +230,12 @@ int RunChurnStudy(Setup& setup, const std::string& out) {
 
 }  // namespace
 
-int LeakCommand() {
+int LeakCommand(const std::string& approach_list, const std::string& out_flag) {
   Setup setup;
   absl::StatusOr<std::vector<std::string>> strategies = ParseStrategyList(absl::GetFlag(FLAGS_strategy));
   if (!strategies.ok()) return Usage(Msg(strategies.status()));
   setup.strategies = *strategies;
-  absl::StatusOr<std::vector<std::string>> approaches = ParseApproachList(absl::GetFlag(FLAGS_approach));
+  absl::StatusOr<std::vector<std::string>> approaches = ParseApproachList(approach_list);
   if (!approaches.ok()) return Usage(Msg(approaches.status()));
   const int churn = absl::GetFlag(FLAGS_churn);
   if (churn < 0) return Usage("--churn must be >= 0");
@@ -249,8 +250,7 @@ int LeakCommand() {
   if (absl::GetFlag(FLAGS_live_sockets) < 2 || absl::GetFlag(FLAGS_live_sockets) > 4000)
     return Usage("--live_sockets must be between 2 and 4000");
   if (absl::GetFlag(FLAGS_check_every) < 0) return Usage("--check_every must be >= 0");
-  std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) out = DefaultOut(churn > 0);
+  const std::string out = out_flag.empty() ? DefaultOut(churn > 0) : out_flag;
 
   RunContext rctx = RunContext::Collect();
   std::printf("sockbench leak: kernel %s, strategies %s\n", rctx.kernel_release.c_str(),

@@ -1,4 +1,4 @@
-#include "harness/leak/map_util.h"
+#include "leak/map_util.h"
 
 #include <bpf/bpf.h>
 

@@ -1,4 +1,4 @@
-#include "harness/worker.h"
+#include "harness/fleet_worker.h"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "harness/fleet_limits.h"
 #include "harness/status.h"
-#include "harness/worker_protocol.h"
+#include "harness/fleet_protocol.h"
 
 namespace sockbench {
 namespace {

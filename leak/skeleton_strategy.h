@@ -15,7 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "harness/bpf_skeleton.h"
-#include "harness/leak/strategy.h"
+#include "leak/strategy.h"
 #include "harness/status.h"
 
 namespace sockbench {

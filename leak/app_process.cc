@@ -1,4 +1,4 @@
-#include "harness/leak/worker.h"
+#include "leak/app_process.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "harness/cgroup.h"
 #include "harness/cleanup.h"
-#include "harness/leak/app.h"
+#include "leak/app.h"
 #include "harness/netns.h"
 #include "harness/status.h"
 
@@ -52,7 +52,7 @@ namespace {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LeakWorker>> LeakWorker::Start(int netns_fd,
+absl::StatusOr<std::unique_ptr<LeakAppProcess>> LeakAppProcess::Start(int netns_fd,
                                                               const std::string& cgroup_path) {
   SB_ASSIGN_OR_RETURN(ForkedWorker fw, ForkWorker("leak worker"));
   if (fw.pid == 0) {
@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<LeakWorker>> LeakWorker::Start(int netns_fd,
     setsockopt(fw.fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
     ChildMain(netns_fd, cgroup_path, fw.fd);
   }
-  std::unique_ptr<LeakWorker> w(new LeakWorker(fw.pid, fw.fd));
+  std::unique_ptr<LeakAppProcess> w(new LeakAppProcess(fw.pid, fw.fd));
   LeakReply ready;
   ssize_t n = read(w->control_, &ready, sizeof(ready));
   if (n != sizeof(ready)) return absl::InternalError("leak worker died during setup");
@@ -69,12 +69,12 @@ absl::StatusOr<std::unique_ptr<LeakWorker>> LeakWorker::Start(int netns_fd,
   return w;
 }
 
-LeakWorker::~LeakWorker() {
+LeakAppProcess::~LeakAppProcess() {
   close(control_);
   KillAndReap(pid_);
 }
 
-absl::StatusOr<LeakReply> LeakWorker::Call(const LeakRequest& req, std::vector<uint64_t>* cookies) {
+absl::StatusOr<LeakReply> LeakAppProcess::Call(const LeakRequest& req, std::vector<uint64_t>* cookies) {
   if (write(control_, &req, sizeof(req)) != sizeof(req)) return ErrnoStatus("request to leak worker");
   std::vector<char> in(sizeof(LeakReply) + sizeof(uint64_t) * kLeakMaxCookies);
   ssize_t n = read(control_, in.data(), in.size());

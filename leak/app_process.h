@@ -13,22 +13,22 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "harness/leak/protocol.h"
+#include "leak/app_protocol.h"
 
 namespace sockbench {
 
-class LeakWorker {
+class LeakAppProcess {
  public:
-  static absl::StatusOr<std::unique_ptr<LeakWorker>> Start(int netns_fd,
+  static absl::StatusOr<std::unique_ptr<LeakAppProcess>> Start(int netns_fd,
                                                            const std::string& cgroup_path);
-  ~LeakWorker();
+  ~LeakAppProcess();
 
   // One request, one reply; `cookies` receives what kCookies returns.
   absl::StatusOr<LeakReply> Call(const LeakRequest& req, std::vector<uint64_t>* cookies = nullptr);
   pid_t pid() const { return pid_; }
 
  private:
-  LeakWorker(pid_t pid, int control) : pid_(pid), control_(control) {}
+  LeakAppProcess(pid_t pid, int control) : pid_(pid), control_(control) {}
   pid_t pid_;
   int control_;
 };

@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "harness/destroyer.h"
-#include "harness/leak/plan.h"
+#include "leak/plan.h"
 
 namespace sockbench {
 

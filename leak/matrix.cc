@@ -1,7 +1,7 @@
-#include "harness/leak/matrix.h"
+#include "leak/matrix.h"
 
 #include "absl/strings/str_cat.h"
-#include "harness/leak/settle.h"
+#include "leak/settle.h"
 #include "harness/status.h"
 
 namespace sockbench {
