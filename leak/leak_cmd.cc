@@ -25,10 +25,10 @@
 #include "leak/matrix.h"
 #include "leak/report.h"
 #include "leak/strategy.h"
+#include "leak/strategy_registry.h"
 
 ABSL_FLAG(std::string, strategy, "all",
-          "leak: comma-separated reverse-NAT cleanup strategies, or 'all' (addr_keyed, sk_storage, "
-          "cookie_index)");
+          sockbench::Strategies().Help("leak: comma-separated reverse-NAT cleanup strategies"));
 ABSL_FLAG(int, sockets, 64, "leak: sockets per matrix cell");
 ABSL_FLAG(int, churn, 0, "leak: run the churn study for this many cycles instead of the matrix");
 ABSL_FLAG(int, lru_size, 512, "leak --churn: entries of the LRU reverse maps");
@@ -232,7 +232,7 @@ int RunChurnStudy(Setup& setup, const std::string& out) {
 
 int LeakCommand(const std::string& approach_list, const std::string& out_flag) {
   Setup setup;
-  absl::StatusOr<std::vector<std::string>> strategies = ParseStrategyList(absl::GetFlag(FLAGS_strategy));
+  absl::StatusOr<std::vector<std::string>> strategies = Strategies().ParseList(absl::GetFlag(FLAGS_strategy));
   if (!strategies.ok()) return Usage(Msg(strategies.status()));
   setup.strategies = *strategies;
   absl::StatusOr<std::vector<std::string>> approaches = ParseApproachList(approach_list);

@@ -1,8 +1,8 @@
 #include "leak/report.h"
 
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "leak/strategy_registry.h"
 
 namespace sockbench {
 namespace {
@@ -31,16 +31,16 @@ std::string Verdict(const CellResult& r) {
   bool expected = ExpectLeak(r.strategy, r.spec);
   if (leaked != expected) return leaked ? "UNEXPECTED leak" : "UNEXPECTED clean";
   std::string issue = IssueResult(r.spec);
-  if (r.strategy == "addr_keyed")
+  if (r.strategy == IssueStrategy().name)
     return issue.empty() ? "as expected (not in the issue's table)" : "as in cilium#42649";
-  return leaked ? "as expected" : (ExpectLeak("addr_keyed", r.spec) ? "fixed" : "clean");
+  return leaked ? "as expected" : (IssueStrategy().ExpectLeak(r.spec.kind, r.spec.abort) ? "fixed" : "clean");
 }
 
 }  // namespace
 
 bool ExpectLeak(const std::string& strategy, const CellSpec& spec) {
-  if (strategy != "addr_keyed") return false;
-  return spec.kind == SockKind::kUdpUnconnected || (spec.kind == SockKind::kUdpConnected && spec.abort);
+  const StrategyInfo* info = Strategies().Find(strategy);
+  return info && info->ExpectLeak(spec.kind, spec.abort);
 }
 
 std::string IssueResult(const CellSpec& spec) {
@@ -164,7 +164,8 @@ std::string ChurnTable(const std::vector<ChurnSeries>& series) {
       if (p.live_wrong > 0 && first_wrong < 0) first_wrong = p.cycle;
       if (p.live_evicted > 0 && first_evicted < 0) first_evicted = p.cycle;
     }
-    bool lru = s.strategy != "sk_storage";
+    const StrategyInfo* info = Strategies().Find(s.strategy);
+    bool lru = !info || info->lru;
     auto cycle = [](int c) { return c < 0 ? std::string("none") : absl::StrCat("cycle ", c); };
     absl::StrAppendFormat(&out, "| %s | %d | %s | %d | %s | %s | %s | %d of %d |\n", s.strategy,
                           s.options.cycles, lru ? absl::StrCat(s.options.lru_size) : "n/a (no LRU)",

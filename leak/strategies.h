@@ -1,4 +1,4 @@
-// One factory per strategy file; strategy.cc picks by name.
+// One factory per strategy file; leak/strategy_registry.cc names them.
 #pragma once
 
 #include <memory>

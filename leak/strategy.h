@@ -67,10 +67,7 @@ class LeakStrategy {
   virtual bool freed_after_rcu() const { return false; }
 };
 
-const std::vector<std::string>& LeakStrategyNames();  // addr_keyed, sk_storage, cookie_index
-std::unique_ptr<LeakStrategy> MakeLeakStrategy(const std::string& name);
-// "a,b" or "all".
-absl::StatusOr<std::vector<std::string>> ParseStrategyList(const std::string& list);
+// The strategies by name: leak/strategy_registry.h.
 
 // Make + Load + Attach + the study's services (plan.h), both families and
 // protocols.
