@@ -47,7 +47,8 @@
 #include "harness/unique_fd.h"
 #include "tests/kernel/sockhash_test_support.h"
 #include "nlohmann/json.hpp"
-#include "sockhash_bucket.skel.h"
+#include "tests/bpf/sockmap_test.h"
+#include "sockmap_test.skel.h"
 #include "tests/kernel/destroy_scene.h"
 
 namespace sockbench {
@@ -82,9 +83,10 @@ std::vector<sb_sockhash_key> Keys(int map) {
   return out;
 }
 
-// A skeleton of our own (tests vary the map geometry).
-absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadSkel(uint32_t max_entries, uint64_t map_extra) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::Open());
+// The test programs' object (tests/bpf/sockmap_test.bpf.c) with its own
+// sockhash; tests vary the map geometry.
+absl::StatusOr<BpfSkeleton<sockmap_test_bpf>> LoadSkel(uint32_t max_entries, uint64_t map_extra) {
+  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockmap_test_bpf>::Open());
   bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
   bpf_map__set_map_extra(skel->maps.sb_sockhash, map_extra);
   SB_RETURN_IF_ERROR(skel.Load());
@@ -301,8 +303,8 @@ TEST(SockhashBucket, MisuseIsRefused) {
   int sockmap = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "sb_arr", 4, 8, 16, nullptr);
   ASSERT_GE(sockmap, 0) << strerror(errno);
   uint32_t idx = 0;
-  int destroy = bpf_program__fd((*skel)->progs.destroy_bucket);  // reads no key
-  EXPECT_FALSE(AttachSockhashIter(destroy, sockmap, &idx, sizeof(idx)).ok());
+  int keyless = bpf_program__fd((*skel)->progs.count_bucket);  // reads no key
+  EXPECT_FALSE(AttachSockhashIter(keyless, sockmap, &idx, sizeof(idx)).ok());
   EXPECT_EQ(errno, EINVAL);
   close(sockmap);
   // Without map_extra the whole key chooses the bucket: only a full-key

@@ -46,7 +46,8 @@
 #include "harness/status.h"
 #include "harness/unique_fd.h"
 #include "tests/kernel/sockhash_test_support.h"
-#include "sockhash_bucket.skel.h"
+#include "tests/bpf/sockmap_test.h"
+#include "sockmap_test.skel.h"
 
 namespace sockbench {
 
@@ -106,9 +107,9 @@ class InNetns {
 
 // The skeleton with the test-only programs (autoload off by default) that
 // a test asks for.
-absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadWith(const std::vector<std::string>& names,
+absl::StatusOr<BpfSkeleton<sockmap_test_bpf>> LoadWith(const std::vector<std::string>& names,
                                                            uint32_t max_entries = 64) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::Open());
+  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockmap_test_bpf>::Open());
   bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
   bpf_map__set_map_extra(skel->maps.sb_sockhash, SB_SOCKHASH_PREFIX_LEN);
   for (const std::string& n : names) {
