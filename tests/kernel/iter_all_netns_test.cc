@@ -2,15 +2,16 @@
 // "tcp_all_netns" / "udp_all_netns" iterator targets added by
 // kernel/patches/000[1-3]-*.patch (see docs/iter_all_netns.md).
 //
-// The programs are raw BPF instructions built here (offsets and BTF ids come
-// from the running kernel's BTF), so the test depends on nothing but libbpf
-// and the harness's namespace helpers:
+// The programs are tests/bpf/all_netns_dump.bpf.c (CO-RE, built by
+// bpf_object() like every other object):
 //   dump:    writes {socket cookie, netns cookie, family, state, bucket} of
 //            every socket it is shown (the netns cookie read through
 //            sk->__sk_common.skc_net.net->net_cookie);
 //   destroy: bpf_sock_destroy() on the sockets whose cookie is in a hash map,
 //            writing {cookie, return value}.
-// On a kernel without the targets every test is skipped.
+// Each load loads one program of the object, so a target the kernel lacks
+// only fails the programs for it. On a kernel without the targets every
+// test is skipped.
 //
 // Needs root. Changes net.ipv4.tcp_child_ehash_entries and
 // net.ipv4.udp_child_hash_entries of the initial namespace for a moment
@@ -47,8 +48,11 @@
 #include <tuple>
 #include <vector>
 
+#include "all_netns_dump.skel.h"
+#include "harness/bpf_skeleton.h"
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
+#include "tests/bpf/all_netns_dump.h"
 #include "tests/kernel/all_netns_sockets.h"
 #include "tests/kernel/nsid_events.h"
 
@@ -67,60 +71,8 @@ constexpr uint8_t kTcpListen = 10;
 constexpr uint8_t kTcpNewSynRecv = 12;
 
 // ---------------------------------------------------------------------------
-// Raw BPF instructions.
-
-bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-bpf_insn MovReg(uint8_t dst, uint8_t src) { return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn MovImm(uint8_t dst, int32_t imm) { return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn AddImm(uint8_t dst, int32_t imm) { return Insn(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
-bpf_insn Ldx(uint8_t size, uint8_t dst, uint8_t src, int16_t off) {
-  return Insn(BPF_LDX | size | BPF_MEM, dst, src, off, 0);
-}
-bpf_insn Stx(uint8_t size, uint8_t dst, uint8_t src, int16_t off) {
-  return Insn(BPF_STX | size | BPF_MEM, dst, src, off, 0);
-}
-bpf_insn St(uint8_t size, uint8_t dst, int16_t off, int32_t imm) {
-  return Insn(BPF_ST | size | BPF_MEM, dst, 0, off, imm);
-}
-bpf_insn JeqImm(uint8_t dst, int32_t imm, int16_t off) { return Insn(BPF_JMP | BPF_JEQ | BPF_K, dst, 0, off, imm); }
-bpf_insn Call(int32_t helper) { return Insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper); }
-bpf_insn CallKfunc(int32_t btf_id) { return Insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, btf_id); }
-bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
-
-// Jumps are written with a label index and patched once the program is done.
-class Asm {
- public:
-  void Emit(bpf_insn i) { insns_.push_back(i); }
-  void LdMapFd(uint8_t dst, int fd) {
-    insns_.push_back(Insn(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd));
-    insns_.push_back(Insn(0, 0, 0, 0, 0));
-  }
-  void JeqImmTo(uint8_t dst, int32_t imm, int label) {
-    fixups_.push_back({insns_.size(), label});
-    insns_.push_back(JeqImm(dst, imm, 0));
-  }
-  void Label(int label) { labels_[label] = insns_.size(); }
-  std::vector<bpf_insn> Done() {
-    for (auto [at, label] : fixups_) insns_[at].off = static_cast<int16_t>(labels_.at(label) - at - 1);
-    return insns_;
-  }
-
- private:
-  std::vector<bpf_insn> insns_;
-  std::vector<std::pair<size_t, int>> fixups_;
-  std::map<int, size_t> labels_;
-};
-
-// ---------------------------------------------------------------------------
-// Kernel BTF.
+// Kernel BTF: does the running kernel have a function (an iterator target's
+// bpf_iter_* stub, a kfunc)?
 
 class KernelBtf {
  public:
@@ -128,46 +80,14 @@ class KernelBtf {
   ~KernelBtf() { btf__free(btf_); }
   bool ok() const { return btf_ != nullptr; }
   int FuncId(const char* name) const { return btf__find_by_name_kind(btf_, name, BTF_KIND_FUNC); }
-  // Byte offset of `member` in `strct`, looking into anonymous members.
-  int Offset(const char* strct, const char* member) const {
-    int id = btf__find_by_name_kind(btf_, strct, BTF_KIND_STRUCT);
-    return id < 0 ? -1 : OffsetIn(id, member);
-  }
 
  private:
-  int OffsetIn(int id, const char* member) const {
-    const btf_type* t = btf__type_by_id(btf_, id);
-    if (!btf_is_composite(t)) return -1;
-    const btf_member* m = btf_members(t);
-    for (int i = 0; i < btf_vlen(t); ++i, ++m) {
-      const char* n = btf__name_by_offset(btf_, m->name_off);
-      int bits = static_cast<int>(btf_member_bit_offset(t, i));
-      if (n && *n) {
-        if (strcmp(n, member) == 0) return bits / 8;
-        continue;
-      }
-      int inner = OffsetIn(btf__resolve_type(btf_, m->type), member);
-      if (inner >= 0) return bits / 8 + inner;
-    }
-    return -1;
-  }
   btf* btf_;
 };
 
-struct Record {  // what the dump program writes per socket
-  uint64_t cookie;
-  uint64_t netns;
-  uint16_t family;
-  uint8_t state;
-  uint8_t pad;
-  int32_t bucket;  // udp_all_netns: bucket in the table walked; tcp: -1
-};
+using Record = dump_record;  // what the dump program writes per socket
 static_assert(sizeof(Record) == 24, "record layout");
-
-struct DestroyRecord {
-  uint64_t cookie;
-  int64_t ret;
-};
+using DestroyRecord = destroy_record;
 
 enum class Target { kTcpAllNetns, kUdpAllNetns, kTcp, kUdp };
 const char* IterFunc(Target t) {
@@ -181,87 +101,42 @@ const char* IterFunc(Target t) {
 }
 bool IsUdp(Target t) { return t == Target::kUdpAllNetns || t == Target::kUdp; }
 
-struct Offsets {
-  int skc_net, skc_family, skc_state, net_cookie;
-};
+enum class Prog { kDump, kDestroy };
 
-int LoadProg(const KernelBtf& kbtf, Target target, const std::vector<bpf_insn>& insns,
-             std::string* log) {
-  static char buf[1 << 20];
-  buf[0] = 0;
-  LIBBPF_OPTS(bpf_prog_load_opts, opts);
-  opts.expected_attach_type = BPF_TRACE_ITER;
-  opts.attach_btf_id = kbtf.FuncId(IterFunc(target));
-  opts.log_buf = buf;
-  opts.log_size = sizeof(buf);
-  opts.log_level = 1;
-  int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "sb_all_netns", "GPL", insns.data(), insns.size(), &opts);
-  if (fd < 0 && log) *log = std::string("errno ") + strerror(errno) + "\n" + buf;
-  return fd;
-}
-
-std::vector<bpf_insn> DumpProg(const Offsets& o, bool udp) {
-  enum { kOut };
-  Asm a;
-  a.Emit(MovReg(BPF_REG_6, BPF_REG_1));                 // r6 = ctx
-  a.Emit(Ldx(BPF_DW, BPF_REG_7, BPF_REG_6, 8));         // r7 = ctx->sk_common / udp_sk
-  a.JeqImmTo(BPF_REG_7, 0, kOut);
-  a.Emit(MovReg(BPF_REG_1, BPF_REG_7));
-  a.Emit(Call(BPF_FUNC_get_socket_cookie));
-  a.Emit(Stx(BPF_DW, BPF_REG_10, BPF_REG_0, -24));      // rec.cookie
-  a.Emit(Ldx(BPF_DW, BPF_REG_1, BPF_REG_7, o.skc_net)); // sk->__sk_common.skc_net.net
-  a.Emit(Ldx(BPF_DW, BPF_REG_1, BPF_REG_1, o.net_cookie));
-  a.Emit(Stx(BPF_DW, BPF_REG_10, BPF_REG_1, -16));      // rec.netns
-  a.Emit(St(BPF_DW, BPF_REG_10, -8, 0));
-  a.Emit(Ldx(BPF_H, BPF_REG_1, BPF_REG_7, o.skc_family));
-  a.Emit(Stx(BPF_H, BPF_REG_10, BPF_REG_1, -8));        // rec.family
-  a.Emit(Ldx(BPF_B, BPF_REG_1, BPF_REG_7, o.skc_state));
-  a.Emit(Stx(BPF_B, BPF_REG_10, BPF_REG_1, -6));        // rec.state
-  if (udp) {
-    a.Emit(Ldx(BPF_W, BPF_REG_1, BPF_REG_6, 24));       // ctx->bucket
-    a.Emit(Stx(BPF_W, BPF_REG_10, BPF_REG_1, -4));
-  } else {
-    a.Emit(St(BPF_W, BPF_REG_10, -4, -1));
+bpf_program* ProgramOf(all_netns_dump_bpf* s, Target t, Prog p) {
+  if (p == Prog::kDestroy) {
+    if (t == Target::kTcpAllNetns) return s->progs.destroy_tcp_all;
+    if (t == Target::kUdpAllNetns) return s->progs.destroy_udp_all;
+    return nullptr;
   }
-  a.Emit(Ldx(BPF_DW, BPF_REG_1, BPF_REG_6, 0));         // ctx->meta
-  a.Emit(Ldx(BPF_DW, BPF_REG_1, BPF_REG_1, 0));         // meta->seq
-  a.Emit(MovReg(BPF_REG_2, BPF_REG_10));
-  a.Emit(AddImm(BPF_REG_2, -24));
-  a.Emit(MovImm(BPF_REG_3, sizeof(Record)));
-  a.Emit(Call(BPF_FUNC_seq_write));
-  a.Label(kOut);
-  a.Emit(MovImm(BPF_REG_0, 0));
-  a.Emit(Exit());
-  return a.Done();
+  switch (t) {
+    case Target::kTcpAllNetns: return s->progs.dump_tcp_all;
+    case Target::kUdpAllNetns: return s->progs.dump_udp_all;
+    case Target::kTcp: return s->progs.dump_tcp;
+    case Target::kUdp: return s->progs.dump_udp;
+  }
+  return nullptr;
 }
 
-std::vector<bpf_insn> DestroyProg(int map_fd, int sock_destroy_btf_id) {
-  enum { kOut };
-  Asm a;
-  a.Emit(MovReg(BPF_REG_6, BPF_REG_1));
-  a.Emit(Ldx(BPF_DW, BPF_REG_7, BPF_REG_6, 8));
-  a.JeqImmTo(BPF_REG_7, 0, kOut);
-  a.Emit(MovReg(BPF_REG_1, BPF_REG_7));
-  a.Emit(Call(BPF_FUNC_get_socket_cookie));
-  a.Emit(Stx(BPF_DW, BPF_REG_10, BPF_REG_0, -16));
-  a.LdMapFd(BPF_REG_1, map_fd);
-  a.Emit(MovReg(BPF_REG_2, BPF_REG_10));
-  a.Emit(AddImm(BPF_REG_2, -16));
-  a.Emit(Call(BPF_FUNC_map_lookup_elem));
-  a.JeqImmTo(BPF_REG_0, 0, kOut);
-  a.Emit(MovReg(BPF_REG_1, BPF_REG_7));
-  a.Emit(CallKfunc(sock_destroy_btf_id));  // socket locked by the iterator
-  a.Emit(Stx(BPF_DW, BPF_REG_10, BPF_REG_0, -8));
-  a.Emit(Ldx(BPF_DW, BPF_REG_1, BPF_REG_6, 0));
-  a.Emit(Ldx(BPF_DW, BPF_REG_1, BPF_REG_1, 0));
-  a.Emit(MovReg(BPF_REG_2, BPF_REG_10));
-  a.Emit(AddImm(BPF_REG_2, -16));
-  a.Emit(MovImm(BPF_REG_3, sizeof(DestroyRecord)));
-  a.Emit(Call(BPF_FUNC_seq_write));
-  a.Label(kOut);
-  a.Emit(MovImm(BPF_REG_0, 0));
-  a.Emit(Exit());
-  return a.Done();
+// Loads program `p` for target `t` alone (destroy: with `cookies_map` as its
+// sb_cookies) and returns its fd, which keeps it loaded; -1 with the
+// verifier's reason in `log`.
+int LoadProg(Target t, Prog p, int cookies_map, std::string* log) {
+  auto fail = [log](const absl::Status& st) {
+    if (log) *log = std::string(st.message());
+    return -1;
+  };
+  absl::StatusOr<BpfSkeleton<all_netns_dump_bpf>> skel = BpfSkeleton<all_netns_dump_bpf>::Open();
+  if (!skel.ok()) return fail(skel.status());
+  bpf_program* want = ProgramOf(skel->get(), t, p);
+  if (!want) return fail(absl::InvalidArgumentError("no such program"));
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, (*skel)->obj) bpf_program__set_autoload(prog, prog == want);
+  if (cookies_map >= 0 && bpf_map__reuse_fd((*skel)->maps.sb_cookies, cookies_map) < 0)
+    return fail(absl::ErrnoToStatus(errno, "reuse the cookie map"));
+  absl::Status st = skel->Load();
+  if (!st.ok()) return fail(st);
+  return fcntl(bpf_program__fd(want), F_DUPFD_CLOEXEC, 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -307,20 +182,12 @@ class IterAllNetnsTest : public ::testing::Test {
     if (kbtf_.FuncId("bpf_iter_tcp_all_netns") < 0 || kbtf_.FuncId("bpf_iter_udp_all_netns") < 0)
       GTEST_SKIP() << "kernel without the tcp_all_netns/udp_all_netns iterator targets "
                       "(sockbench kernel/patches not applied)";
-    o_.skc_net = kbtf_.Offset("sock_common", "skc_net");
-    o_.skc_family = kbtf_.Offset("sock_common", "skc_family");
-    o_.skc_state = kbtf_.Offset("sock_common", "skc_state");
-    o_.net_cookie = kbtf_.Offset("net", "net_cookie");
-    ASSERT_GE(o_.skc_net, 0);
-    ASSERT_GE(o_.skc_family, 0);
-    ASSERT_GE(o_.skc_state, 0);
-    ASSERT_GE(o_.net_cookie, 0);
     init_cookie_ = SockOpt64(UniqueFd(socket(AF_INET, SOCK_DGRAM, 0)).get(), SO_NETNS_COOKIE);
   }
 
   UniqueFd LoadDump(Target t) {
     std::string log;
-    UniqueFd fd(LoadProg(kbtf_, t, DumpProg(o_, IsUdp(t)), &log));
+    UniqueFd fd(LoadProg(t, Prog::kDump, -1, &log));
     EXPECT_TRUE(fd.valid()) << IterFunc(t) << ": " << log;
     return fd;
   }
@@ -363,7 +230,6 @@ class IterAllNetnsTest : public ::testing::Test {
   }
 
   KernelBtf kbtf_;
-  Offsets o_{};
   uint64_t init_cookie_ = 0;
 };
 
@@ -376,7 +242,7 @@ TEST_F(IterAllNetnsTest, ProgramsWithSockDestroyLoadForBothTargets) {
   ASSERT_TRUE(map.valid()) << strerror(errno);
   for (Target t : {Target::kTcpAllNetns, Target::kUdpAllNetns}) {
     std::string log;
-    UniqueFd d(LoadProg(kbtf_, t, DestroyProg(map.get(), destroy_id), &log));
+    UniqueFd d(LoadProg(t, Prog::kDestroy, map.get(), &log));
     EXPECT_TRUE(d.valid()) << IterFunc(t) << " + bpf_sock_destroy (needs a trusted ctx pointer): " << log;
     EXPECT_TRUE(LoadDump(t).valid());
   }
@@ -486,7 +352,6 @@ TEST_F(IterAllNetnsTest, NamespacesWithPrivateHashTablesAreVisited) {
 }
 
 TEST_F(IterAllNetnsTest, DestroysTargetsInEveryKindOfNamespaceAndNothingElse) {
-  int destroy_id = kbtf_.FuncId("bpf_sock_destroy");
   auto priv = CreatePrivateTableNetns(64, 256);
   ASSERT_TRUE(priv.ok()) << priv.status();
   auto shared = NetnsSet::CreateOne(NetnsOptions{});
@@ -522,7 +387,7 @@ TEST_F(IterAllNetnsTest, DestroysTargetsInEveryKindOfNamespaceAndNothingElse) {
   std::map<uint64_t, int64_t> ret;
   for (Target t : {Target::kTcpAllNetns, Target::kUdpAllNetns}) {
     std::string log;
-    UniqueFd prog(LoadProg(kbtf_, t, DestroyProg(map.get(), destroy_id), &log));
+    UniqueFd prog(LoadProg(t, Prog::kDestroy, map.get(), &log));
     ASSERT_TRUE(prog.valid()) << log;
     UniqueFd link(bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, nullptr));
     ASSERT_TRUE(link.valid()) << strerror(errno);
