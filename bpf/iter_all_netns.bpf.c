@@ -27,31 +27,29 @@ struct sb_iter_udp_all_netns {
 	int bucket;
 };
 
-static __always_inline void sb_visit_any_netns(struct sock_common *skc)
+/* Every socket is counted as visited; only the agent's namespaces' are
+ * matched and destroyed.
+ */
+static __always_inline int sb_visit_any_netns(struct sock_common *skc)
 {
+	if (!skc)
+		return 0;
 	if (!sb_netns_allowed(skc)) {
 		sb_counters.visited++;
-		return;
+		return 0;
 	}
 	sb_visit(skc);
+	return 0;
 }
 
 SEC("iter/tcp_all_netns")
 int destroy_tcp_all(struct sb_iter_tcp_all_netns *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-
-	if (skc)
-		sb_visit_any_netns(skc);
-	return 0;
+	return sb_visit_any_netns(ctx->sk_common);
 }
 
 SEC("iter/udp_all_netns")
 int destroy_udp_all(struct sb_iter_udp_all_netns *ctx)
 {
-	struct udp_sock *udp_sk = ctx->udp_sk;
-
-	if (udp_sk)
-		sb_visit_any_netns((struct sock_common *)udp_sk);
-	return 0;
+	return sb_visit_any_netns((struct sock_common *)ctx->udp_sk);
 }

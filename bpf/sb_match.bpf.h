@@ -70,4 +70,12 @@ static __always_inline void sb_visit(struct sock_common *skc)
 	sb_destroy(skc);
 }
 
+/* An iterator program's body: visit the socket it is shown, if any. */
+static __always_inline int sb_visit_shown(struct sock_common *skc)
+{
+	if (skc)
+		sb_visit(skc);
+	return 0;
+}
+
 #endif

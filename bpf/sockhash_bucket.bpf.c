@@ -29,32 +29,23 @@ __u32 sb_want_udp;
 
 struct sb_index_counters sb_index;
 
-static __always_inline void sb_visit_bucket(struct sock *sk)
+/* Is this socket of the bucket one the pass must destroy? */
+static __always_inline bool sb_bucket_target(struct sock *sk)
 {
 	struct sock_common *skc = &sk->__sk_common;
 	__u16 proto = sk->sk_protocol;
 
-	sb_counters.visited++;
-	if (proto == SB_IPPROTO_TCP) {
-		if (!sb_want_tcp)
-			return;
-	} else if (proto == SB_IPPROTO_UDP) {
-		if (!sb_want_udp)
-			return;
-	} else {
-		return;
-	}
+	if (proto != SB_IPPROTO_TCP && proto != SB_IPPROTO_UDP)
+		return false;
+	if (!(proto == SB_IPPROTO_TCP ? sb_want_tcp : sb_want_udp))
+		return false;
 	/* Aborted (or disconnected) sockets stay in the map until closed. */
 	if (skc->skc_state == SB_TCP_CLOSE)
-		return;
-	if (!sb_netns_allowed(skc))
-		return;
+		return false;
 	/* The key says where the socket connected; check where it is
 	 * connected now (a UDP socket may have connected elsewhere since).
 	 */
-	if (!sb_is_target(skc))
-		return;
-	sb_destroy(skc);
+	return sb_netns_allowed(skc) && sb_is_target(skc);
 }
 
 /* One destruction pass: userspace attaches it with the dead backend
@@ -66,8 +57,11 @@ int destroy_bucket(struct bpf_iter__sockmap *ctx)
 {
 	struct sock *sk = ctx->sk;
 
-	if (sk)
-		sb_visit_bucket(sk);
+	if (!sk)
+		return 0;
+	sb_counters.visited++;
+	if (sb_bucket_target(sk))
+		sb_destroy(&sk->__sk_common);
 	return 0;
 }
 
@@ -108,21 +102,27 @@ int index_tcp(struct bpf_sock_ops *skops)
 }
 
 /* Connected UDP: from the connect hook, where a socket load balancer picks
- * the backend (sockmap series 0008). The key is the final destination.
+ * the backend (sockmap series 0008). The key is the final destination;
+ * the programs fill in its address.
  */
+static __always_inline int sb_index_udp(struct bpf_sock_addr *ctx, struct sb_sockhash_key *key)
+{
+	if (ctx->type != SB_SOCK_DGRAM || ctx->protocol != SB_IPPROTO_UDP)
+		return 1;
+	key->port_be = (__u16)ctx->user_port;
+	key->cookie = bpf_get_socket_cookie(ctx);
+	sb_count_index(bpf_map_update_elem(&sb_sockhash, key, ctx->sk, SB_NOEXIST));
+	return 1;
+}
+
 SEC("cgroup/connect4")
 int index_udp4(struct bpf_sock_addr *ctx)
 {
 	struct sb_sockhash_key key = {};
 
-	if (ctx->type != SB_SOCK_DGRAM || ctx->protocol != SB_IPPROTO_UDP)
-		return 1;
 	key.family = SB_AF_INET;
 	key.addr_be[0] = ctx->user_ip4;
-	key.port_be = (__u16)ctx->user_port;
-	key.cookie = bpf_get_socket_cookie(ctx);
-	sb_count_index(bpf_map_update_elem(&sb_sockhash, &key, ctx->sk, SB_NOEXIST));
-	return 1;
+	return sb_index_udp(ctx, &key);
 }
 
 SEC("cgroup/connect6")
@@ -130,15 +130,10 @@ int index_udp6(struct bpf_sock_addr *ctx)
 {
 	struct sb_sockhash_key key = {};
 
-	if (ctx->type != SB_SOCK_DGRAM || ctx->protocol != SB_IPPROTO_UDP)
-		return 1;
 	key.family = SB_AF_INET6;
 	key.addr_be[0] = ctx->user_ip6[0];
 	key.addr_be[1] = ctx->user_ip6[1];
 	key.addr_be[2] = ctx->user_ip6[2];
 	key.addr_be[3] = ctx->user_ip6[3];
-	key.port_be = (__u16)ctx->user_port;
-	key.cookie = bpf_get_socket_cookie(ctx);
-	sb_count_index(bpf_map_update_elem(&sb_sockhash, &key, ctx->sk, SB_NOEXIST));
-	return 1;
+	return sb_index_udp(ctx, &key);
 }

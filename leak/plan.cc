@@ -3,15 +3,8 @@
 namespace sockbench {
 
 const char* SockKindName(SockKind k) {
-  switch (k) {
-    case SockKind::kTcp:
-      return "tcp";
-    case SockKind::kUdpConnected:
-      return "udp_connected";
-    case SockKind::kUdpUnconnected:
-      return "udp_unconnected";
-  }
-  return "?";
+  static constexpr const char* kNames[] = {"tcp", "udp_connected", "udp_unconnected"};
+  return kNames[static_cast<int>(k)];
 }
 
 const std::vector<SockKind>& AllSockKinds() {
@@ -26,17 +19,7 @@ const std::vector<Family>& AllFamilies() {
 }
 
 Endpoint VipEndpoint(int service, Family family) {
-  Endpoint e;
-  e.family = family;
-  if (family == Family::kIpv4) {
-    e.addr[0] = 127;
-    e.addr[2] = 2;
-    e.addr[3] = static_cast<uint8_t>(1 + service);
-  } else {
-    e.addr[0] = 0xfd;
-    e.addr[3] = 0x5c;
-    e.addr[15] = static_cast<uint8_t>(1 + service);
-  }
+  Endpoint e = NumberedAddress(family, 0, 2, 0x5c, 1 + service);
   e.port_be = htons(80);
   return e;
 }

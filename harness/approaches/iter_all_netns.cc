@@ -1,37 +1,34 @@
 #include "harness/approaches/iter_all_netns.h"
 
 #include "harness/bpf_iter_util.h"
-#include "harness/bpf_skeleton.h"
 #include "harness/netns_filter.h"
 #include "harness/status.h"
 #include "iter_all_netns.skel.h"
 
 namespace sockbench {
+namespace {
 
-struct IterAllNetnsDestroyer::State {
-  BpfSkeleton<iter_all_netns_bpf> skel;
-  IterLinks links;
-  NetnsFilter netns;
+class IterAllNetnsDestroyer : public IteratorDestroyer<iter_all_netns_bpf> {
+ public:
+  const char* name() const override { return "iter_all_netns"; }
+
+ private:
+  // One pass over every namespace; the namespace filter is part of what an
+  // agent pays, so it is filled inside the timing.
+  absl::Status Pass(const Target& target) override {
+    SB_RETURN_IF_ERROR(netns_.Set(bpf_map__fd(skel()->maps.sb_netns), target.netns_cookies));
+    return links().Run(target);
+  }
+
+  std::pair<bpf_program*, bpf_program*> Programs(iter_all_netns_bpf* s) const override {
+    return {s->progs.destroy_tcp_all, s->progs.destroy_udp_all};
+  }
+
+  NetnsFilter netns_;
 };
 
-IterAllNetnsDestroyer::IterAllNetnsDestroyer() = default;
-IterAllNetnsDestroyer::~IterAllNetnsDestroyer() = default;
+}  // namespace
 
-absl::Status IterAllNetnsDestroyer::Probe() {
-  if (state_) return absl::OkStatus();
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<iter_all_netns_bpf>::OpenAndLoad());
-  SB_ASSIGN_OR_RETURN(IterLinks links,
-                      IterLinks::Attach(skel->progs.destroy_tcp_all, skel->progs.destroy_udp_all));
-  state_.reset(new State{std::move(skel), std::move(links), {}});
-  return absl::OkStatus();
-}
-
-absl::StatusOr<DestroyStats> IterAllNetnsDestroyer::Destroy(const Target& target) {
-  if (!state_) return absl::FailedPreconditionError("iter_all_netns: Probe() not called");
-  SB_RETURN_IF_ERROR(LoadTargetIntoBss(state_->skel->bss, target));
-  SB_RETURN_IF_ERROR(state_->netns.Set(bpf_map__fd(state_->skel->maps.sb_netns), target.netns_cookies));
-  SB_RETURN_IF_ERROR(state_->links.Run(target));
-  return StatsFromCounters(state_->skel->bss->sb_counters);
-}
+std::unique_ptr<Destroyer> MakeIterAllNetnsDestroyer() { return std::make_unique<IterAllNetnsDestroyer>(); }
 
 }  // namespace sockbench

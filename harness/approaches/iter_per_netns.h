@@ -9,18 +9,6 @@
 
 namespace sockbench {
 
-class IterPerNetnsDestroyer : public Destroyer {
- public:
-  IterPerNetnsDestroyer();
-  ~IterPerNetnsDestroyer() override;
-  const char* name() const override { return "iter_per_netns"; }
-  // Loads the programs and creates their iterator links.
-  absl::Status Probe() override;
-  absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
+std::unique_ptr<Destroyer> MakeIterPerNetnsDestroyer();
 
 }  // namespace sockbench

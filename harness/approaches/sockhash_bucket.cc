@@ -99,16 +99,6 @@ absl::Status DestroyOneSocket(sockhash_bucket_bpf* skel, NetnsFilter* filter) {
   return absl::OkStatus();
 }
 
-// The object with the approach's map geometry (map_extra > 0), or a plain
-// sockhash of 64 entries (map_extra 0).
-absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadObject(uint32_t max_entries, uint64_t map_extra) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::Open());
-  bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
-  bpf_map__set_map_extra(skel->maps.sb_sockhash, map_extra);
-  SB_RETURN_IF_ERROR(skel.Load());
-  return skel;
-}
-
 }  // namespace
 
 sb_sockhash_key SockhashPrefix(const Endpoint& e) {
@@ -159,12 +149,12 @@ SockhashBucketDestroyer::~SockhashBucketDestroyer() = default;
 
 absl::Status SockhashBucketDestroyer::Probe() {
   if (state_) return absl::OkStatus();
-  absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> skel = LoadObject(max_entries_, SB_SOCKHASH_PREFIX_LEN);
+  absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> skel = LoadWithSockhash<sockhash_bucket_bpf>(max_entries_, SB_SOCKHASH_PREFIX_LEN);
   if (!skel.ok()) {
     // The verifier's verdict on the programs with a plain sockhash, so that
     // a kernel without the series answers about bpf_sock_destroy, not about
     // map_extra.
-    SB_RETURN_IF_ERROR(LoadObject(64, 0).status());
+    SB_RETURN_IF_ERROR(LoadWithSockhash<sockhash_bucket_bpf>(64, 0).status());
     return skel.status();
   }
   auto state = std::unique_ptr<State>(new State{std::move(*skel), {}, {}, {}});

@@ -42,74 +42,70 @@ static __always_inline void leak_rev6_key_of(struct leak_rev6_key *key, __u64 co
 	key->port = port;
 }
 
+/* The operations on either map, by key and value (the v4 and v6 maps
+ * differ only in their types). Values are whole 32-bit words.
+ */
+static __always_inline bool leak_same_words(const __u32 *a, const __u32 *b, __u32 words)
+{
+	for (__u32 i = 0; i < words; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* Like Cilium's sock4_update_revnat: write only when absent or changed, so
  * a busy unconnected socket does not rewrite its entry on every sendmsg.
  */
-static __always_inline void leak_rev4_update(__u64 cookie, __be32 addr, __be16 port,
-					     const struct leak_rev4_val *vip)
+static __always_inline void leak_rev_update(void *map, const void *key, const void *vip,
+					    __u32 vip_size)
 {
-	struct leak_rev4_key key;
-	struct leak_rev4_val *old;
+	const void *old = bpf_map_lookup_elem(map, key);
 
-	leak_rev4_key_of(&key, cookie, addr, port);
-	old = bpf_map_lookup_elem(&leak_rev4, &key);
-	if (old && old->address == vip->address && old->port == vip->port &&
-	    old->rev_nat_index == vip->rev_nat_index)
+	if (old && leak_same_words(old, vip, vip_size / 4))
 		return;
-	if (bpf_map_update_elem(&leak_rev4, &key, vip, BPF_ANY)) {
+	if (bpf_map_update_elem(map, key, vip, BPF_ANY)) {
 		LEAK_COUNT(insert_failed);
 		return;
 	}
 	if (!old)
 		LEAK_COUNT(inserted);
+}
+
+static __always_inline int leak_rev_lookup(void *map, const void *key, void *vip, __u32 vip_size)
+{
+	const void *v = bpf_map_lookup_elem(map, key);
+
+	if (!v)
+		return -1;
+	__builtin_memcpy(vip, v, vip_size);
+	return 0;
+}
+
+static __always_inline void leak_rev_delete(void *map, const void *key)
+{
+	if (!bpf_map_delete_elem(map, key))
+		LEAK_COUNT(deleted);
+}
+
+_Static_assert(sizeof(struct leak_rev4_val) % 4 == 0, "compared in words");
+_Static_assert(sizeof(struct leak_rev6_val) % 4 == 0, "compared in words");
+
+static __always_inline void leak_rev4_update(__u64 cookie, __be32 addr, __be16 port,
+					     const struct leak_rev4_val *vip)
+{
+	struct leak_rev4_key key;
+
+	leak_rev4_key_of(&key, cookie, addr, port);
+	leak_rev_update(&leak_rev4, &key, vip, sizeof(*vip));
 }
 
 static __always_inline void leak_rev6_update(__u64 cookie, const __u32 *addr, __be16 port,
 					     const struct leak_rev6_val *vip)
 {
 	struct leak_rev6_key key;
-	struct leak_rev6_val *old;
 
 	leak_rev6_key_of(&key, cookie, addr, port);
-	old = bpf_map_lookup_elem(&leak_rev6, &key);
-	if (old && old->address[0] == vip->address[0] && old->address[1] == vip->address[1] &&
-	    old->address[2] == vip->address[2] && old->address[3] == vip->address[3] &&
-	    old->port == vip->port && old->rev_nat_index == vip->rev_nat_index)
-		return;
-	if (bpf_map_update_elem(&leak_rev6, &key, vip, BPF_ANY)) {
-		LEAK_COUNT(insert_failed);
-		return;
-	}
-	if (!old)
-		LEAK_COUNT(inserted);
-}
-
-static __always_inline int leak_rev4_lookup(__u64 cookie, __be32 addr, __be16 port,
-					    struct leak_rev4_val *vip)
-{
-	struct leak_rev4_key key;
-	struct leak_rev4_val *v;
-
-	leak_rev4_key_of(&key, cookie, addr, port);
-	v = bpf_map_lookup_elem(&leak_rev4, &key);
-	if (!v)
-		return -1;
-	*vip = *v;
-	return 0;
-}
-
-static __always_inline int leak_rev6_lookup(__u64 cookie, const __u32 *addr, __be16 port,
-					    struct leak_rev6_val *vip)
-{
-	struct leak_rev6_key key;
-	struct leak_rev6_val *v;
-
-	leak_rev6_key_of(&key, cookie, addr, port);
-	v = bpf_map_lookup_elem(&leak_rev6, &key);
-	if (!v)
-		return -1;
-	*vip = *v;
-	return 0;
+	leak_rev_update(&leak_rev6, &key, vip, sizeof(*vip));
 }
 
 static __always_inline void leak_rev4_delete(__u64 cookie, __be32 addr, __be16 port)
@@ -117,8 +113,7 @@ static __always_inline void leak_rev4_delete(__u64 cookie, __be32 addr, __be16 p
 	struct leak_rev4_key key;
 
 	leak_rev4_key_of(&key, cookie, addr, port);
-	if (!bpf_map_delete_elem(&leak_rev4, &key))
-		LEAK_COUNT(deleted);
+	leak_rev_delete(&leak_rev4, &key);
 }
 
 static __always_inline void leak_rev6_delete(__u64 cookie, const __u32 *addr, __be16 port)
@@ -126,8 +121,7 @@ static __always_inline void leak_rev6_delete(__u64 cookie, const __u32 *addr, __
 	struct leak_rev6_key key;
 
 	leak_rev6_key_of(&key, cookie, addr, port);
-	if (!bpf_map_delete_elem(&leak_rev6, &key))
-		LEAK_COUNT(deleted);
+	leak_rev_delete(&leak_rev6, &key);
 }
 
 /* Cilium's sock4_delete_revnat / sock6_delete_revnat: the key is rebuilt
@@ -156,14 +150,20 @@ static __always_inline int leak_recall4(struct bpf_sock_addr *ctx, __u64 cookie,
 					__be32 addr, __be16 port,
 					struct leak_rev4_val *vip)
 {
-	return leak_rev4_lookup(cookie, addr, port, vip);
+	struct leak_rev4_key key;
+
+	leak_rev4_key_of(&key, cookie, addr, port);
+	return leak_rev_lookup(&leak_rev4, &key, vip, sizeof(*vip));
 }
 
 static __always_inline int leak_recall6(struct bpf_sock_addr *ctx, __u64 cookie,
 					const __u32 *addr, __be16 port,
 					struct leak_rev6_val *vip)
 {
-	return leak_rev6_lookup(cookie, addr, port, vip);
+	struct leak_rev6_key key;
+
+	leak_rev6_key_of(&key, cookie, addr, port);
+	return leak_rev_lookup(&leak_rev6, &key, vip, sizeof(*vip));
 }
 
 #endif

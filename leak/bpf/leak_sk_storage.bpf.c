@@ -37,22 +37,36 @@ static __always_inline struct leak_sk_entry *leak_storage(struct bpf_sock_addr *
 	return e;
 }
 
-static __always_inline void leak_remember4(struct bpf_sock_addr *ctx, __u64 cookie,
-					   const struct leak_backend *be,
-					   const struct leak_rev4_val *vip)
+/* The socket's entry with what both families store the same way; the
+ * caller fills in the addresses.
+ */
+static __always_inline struct leak_sk_entry *leak_entry(struct bpf_sock_addr *ctx, __u32 family,
+							__be16 vip_port, __u16 rev_nat_index,
+							__be16 backend_port)
 {
 	struct leak_sk_entry *e = leak_storage(ctx);
 
 	if (!e)
+		return 0;
+	e->family = family;
+	e->vip_port = vip_port;
+	e->rev_nat_index = rev_nat_index;
+	e->backend_port = backend_port;
+	return e;
+}
+
+static __always_inline void leak_remember4(struct bpf_sock_addr *ctx, __u64 cookie,
+					   const struct leak_backend *be,
+					   const struct leak_rev4_val *vip)
+{
+	struct leak_sk_entry *e = leak_entry(ctx, SB_AF_INET, vip->port, vip->rev_nat_index, be->port);
+
+	if (!e)
 		return;
-	e->family = SB_AF_INET;
 	e->vip[0] = vip->address;
 	e->vip[1] = e->vip[2] = e->vip[3] = 0;
-	e->vip_port = vip->port;
-	e->rev_nat_index = vip->rev_nat_index;
 	e->backend[0] = be->addr[0];
 	e->backend[1] = e->backend[2] = e->backend[3] = 0;
-	e->backend_port = be->port;
 }
 
 static __always_inline int leak_recall4(struct bpf_sock_addr *ctx, __u64 cookie,
@@ -75,19 +89,12 @@ static __always_inline void leak_remember6(struct bpf_sock_addr *ctx, __u64 cook
 					   const struct leak_backend *be,
 					   const struct leak_rev6_val *vip)
 {
-	struct leak_sk_entry *e = leak_storage(ctx);
+	struct leak_sk_entry *e = leak_entry(ctx, SB_AF_INET6, vip->port, vip->rev_nat_index, be->port);
 
 	if (!e)
 		return;
-	e->family = SB_AF_INET6;
 	__builtin_memcpy(e->vip, vip->address, sizeof(e->vip));
-	e->vip_port = vip->port;
-	e->rev_nat_index = vip->rev_nat_index;
-	e->backend[0] = be->addr[0];
-	e->backend[1] = be->addr[1];
-	e->backend[2] = be->addr[2];
-	e->backend[3] = be->addr[3];
-	e->backend_port = be->port;
+	__builtin_memcpy(e->backend, be->addr, sizeof(e->backend));
 }
 
 static __always_inline int leak_recall6(struct bpf_sock_addr *ctx, __u64 cookie,

@@ -86,13 +86,8 @@ std::vector<sb_sockhash_key> Keys(int map) {
 // The test programs' object (tests/bpf/sockmap_test.bpf.c) with its own
 // sockhash; tests vary the map geometry.
 absl::StatusOr<BpfSkeleton<sockmap_test_bpf>> LoadSkel(uint32_t max_entries, uint64_t map_extra) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockmap_test_bpf>::Open());
-  bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
-  bpf_map__set_map_extra(skel->maps.sb_sockhash, map_extra);
-  SB_RETURN_IF_ERROR(skel.Load());
-  return skel;
+  return LoadWithSockhash<sockmap_test_bpf>(max_entries, map_extra);
 }
-
 
 // NetnsSet returns once the namespace's IPv6 addresses bind and route.
 absl::StatusOr<UniqueFd> NewNetns() { return NetnsSet::CreateOne({BackendAddressCount(3)}); }

@@ -105,19 +105,10 @@ class InNetns {
   std::optional<ScopedNetns> in_;
 };
 
-// The skeleton with the test-only programs (autoload off by default) that
-// a test asks for.
+// The test programs' object with the optional programs a test asks for.
 absl::StatusOr<BpfSkeleton<sockmap_test_bpf>> LoadWith(const std::vector<std::string>& names,
-                                                           uint32_t max_entries = 64) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockmap_test_bpf>::Open());
-  bpf_map__set_max_entries(skel->maps.sb_sockhash, max_entries);
-  bpf_map__set_map_extra(skel->maps.sb_sockhash, SB_SOCKHASH_PREFIX_LEN);
-  for (const std::string& n : names) {
-    bpf_program* p = bpf_object__find_program_by_name(skel->obj, n.c_str());
-    if (p) bpf_program__set_autoload(p, true);
-  }
-  SB_RETURN_IF_ERROR(skel.Load());
-  return skel;
+                                                        uint32_t max_entries = 64) {
+  return LoadWithSockhash<sockmap_test_bpf>(max_entries, SB_SOCKHASH_PREFIX_LEN, names);
 }
 
 // A map iterator link over map_fd (no key prefix).
