@@ -1,10 +1,10 @@
-// Subcommands of the sockbench binary. Each returns the process exit code.
+// Subcommands of the sockbench binary. Each returns the process exit code
+// (`leak` is the leak study's own: leak/leak_cmd.h).
 #pragma once
 
 namespace sockbench {
 
 int ProbeCommand();
 int RunCommand();
-int LeakCommand();
 
 }  // namespace sockbench

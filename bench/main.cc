@@ -12,16 +12,18 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "bench/commands.h"
+#include "absl/strings/str_cat.h"
 #include "bench/flags.h"
 #include "harness/cleanup.h"
 #include "harness/libbpf_log.h"
+#include "harness/registry.h"
+#include "leak/leak_cmd.h"
 
 ABSL_FLAG(bool, json, false, "probe: print JSON instead of a table");
 ABSL_FLAG(std::string, workload, "", "run: workload file (workloads/*.json)");
 ABSL_FLAG(std::string, approach, "all",
-          "run, leak: comma-separated approaches, or 'all' (sock_diag, iter_per_netns, "
-          "iter_all_netns, sockhash_bucket, sk_storage_iter, sleepable_kfunc); leak aborts "
-          "sockets with each one the kernel supports");
+          absl::StrCat(sockbench::Approaches().Help("run, leak: comma-separated approaches"),
+                       "; leak aborts sockets with each one the kernel supports"));
 ABSL_FLAG(int, repetitions, 0, "run: timed repetitions per approach and scenario (0: the workload's)");
 ABSL_FLAG(std::string, out, "",
           "run, leak: result JSON path (default results/<kernel_release>-<UTC timestamp>.json, "
@@ -29,20 +31,6 @@ ABSL_FLAG(std::string, out, "",
 ABSL_FLAG(long, socket_cap, 0,
           "run: skip (and report as skipped) scenarios with more sockets than this; 0 = no cap. "
           "For scaled-down runs, e.g. in an emulated VM");
-ABSL_FLAG(std::string, strategy, "all",
-          "leak: comma-separated reverse-NAT cleanup strategies, or 'all' (addr_keyed, sk_storage, "
-          "cookie_index)");
-ABSL_FLAG(int, sockets, 64, "leak: sockets per matrix cell");
-ABSL_FLAG(int, churn, 0, "leak: run the churn study for this many cycles instead of the matrix");
-ABSL_FLAG(int, lru_size, 512, "leak --churn: entries of the LRU reverse maps");
-ABSL_FLAG(int, churn_sockets, 64, "leak --churn: sockets opened and aborted per cycle");
-ABSL_FLAG(int, live_sockets, 64, "leak --churn: long-lived sockets whose translation is checked");
-ABSL_FLAG(int, check_every, 16,
-          "leak --churn: each live socket's translation is checked (real getpeername/recvmsg) once "
-          "every N cycles, one cohort per cycle; N sets how idle live sockets are (0: never)");
-ABSL_FLAG(int, cost_sockets, 1000, "leak: sockets per cost measurement (0: skip the cost part)");
-ABSL_FLAG(int, cost_rounds, 11, "leak: rounds of the cost measurement (medians are reported)");
-
 namespace {
 
 constexpr char kUsage[] =
@@ -134,6 +122,7 @@ int main(int argc, char** argv) {
   sockbench::InstallCleanupHandlers();
   sockbench::InstallLibbpfLogger();
   if (cmd == "probe") return sockbench::ProbeCommand();
-  if (cmd == "leak") return sockbench::LeakCommand();
+  if (cmd == "leak")
+    return sockbench::LeakCommand(absl::GetFlag(FLAGS_approach), absl::GetFlag(FLAGS_out));
   return sockbench::RunCommand();
 }

@@ -1,99 +1,71 @@
-// `sockbench run`: for each scenario of the workload, build the fleet, then
-// time every requested approach with Google Benchmark (manual time: only the
-// destruction), verify every socket after every repetition, and write one
-// result document.
+// `sockbench run`: for each scenario of the workload, build it (harness/
+// scenario.h), time every requested approach with Google Benchmark (manual
+// time: only the destruction, verified after every repetition), and write
+// one result document.
 #include <benchmark/benchmark.h>
 #include <sys/utsname.h>
 
-#include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <map>
+#include <deque>
 #include <memory>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "bench/commands.h"
 #include "bench/flags.h"
 #include "bench/summary.h"
 #include "harness/cgroup.h"
 #include "harness/context.h"
-#include "harness/fleet.h"
 #include "harness/fleet_plan.h"
-#include "harness/progress.h"
 #include "harness/registry.h"
 #include "harness/result_json.h"
+#include "harness/scenario.h"
 #include "harness/workload.h"
 
 namespace sockbench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 struct ApproachSlot {
   std::string name;
   std::unique_ptr<Destroyer> destroyer;
-  std::string unsupported;  // probe's reason; empty when supported
-  std::string prepare_error;
+  absl::Status probe;  // the kernel's answer
 };
 
-// State one scenario's benchmarks share.
-struct ScenarioRun {
-  const Scenario* scenario;
-  Fleet* fleet;
-  Target target;
-  double setup_seconds;
-  bool targets_fresh = true;  // the fleet was just built: no re-creation needed
-};
+// The repetition's figures as the result file's counters.
+void SetCounters(benchmark::State& state, const Scenario& scenario, const Repetition& r) {
+  const ScenarioSpec& s = scenario.plan().scenario;
+  state.counters["netns"] = s.namespaces;
+  state.counters["sockets"] = static_cast<double>(s.sockets);
+  state.counters["targets"] = static_cast<double>(s.targets());
+  state.counters["destroyed"] = static_cast<double>(r.verify.counts.destroyed);
+  state.counters["missed"] = static_cast<double>(r.verify.counts.missed);
+  state.counters["extra"] = static_cast<double>(r.verify.counts.extra);
+  state.counters["peer_reset"] = static_cast<double>(r.verify.counts.peer_reset);
+  state.counters["visited"] = static_cast<double>(r.stats.visited);
+  state.counters["setup_seconds"] = scenario.setup_seconds();
+}
 
-void TimeOne(benchmark::State& state, ScenarioRun* run, ApproachSlot* slot) {
-  if (!slot->unsupported.empty() || !slot->prepare_error.empty()) {
-    std::string msg = slot->unsupported.empty() ? "prepare failed: " + slot->prepare_error
-                                                : "unsupported: " + slot->unsupported;
-    state.SkipWithError(msg.c_str());
+// One Google Benchmark repetition (one iteration) is one harness
+// repetition; a run that cannot time is an error entry with the reason.
+void TimeOne(benchmark::State& state, Scenario& scenario, ApproachSlot& slot, BenchmarkLog* log) {
+  std::optional<Repetition> no =
+      slot.probe.ok() ? scenario.CannotRun(*slot.destroyer) : UnsupportedRepetition(slot.probe);
+  if (no) {
+    log->repetitions.push_back(*no);
+    state.SkipWithError(no->error.c_str());
     for (auto _ : state) {
     }
     return;
   }
   for (auto _ : state) {
-    if (!run->targets_fresh) {
-      absl::Status st = run->fleet->RecreateTargets();
-      if (!st.ok()) {
-        state.SkipWithError(absl::StrCat("re-creating targets: ", st.message()).c_str());
-        break;
-      }
-    }
-    run->targets_fresh = false;
-    auto t0 = Clock::now();
-    absl::StatusOr<DestroyStats> stats = slot->destroyer->Destroy(run->target);
-    auto t1 = Clock::now();
-    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
-    if (!stats.ok()) {
-      state.SkipWithError(absl::StrCat("destroy failed: ", stats.status().message()).c_str());
-      break;
-    }
-    absl::StatusOr<VerifyResult> v = run->fleet->Verify();
-    if (!v.ok()) {
-      state.SkipWithError(absl::StrCat("verification could not run: ", v.status().message()).c_str());
-      break;
-    }
-    const Scenario& s = *run->scenario;
-    state.counters["netns"] = s.namespaces;
-    state.counters["sockets"] = static_cast<double>(s.sockets);
-    state.counters["targets"] = static_cast<double>(s.targets());
-    state.counters["destroyed"] = static_cast<double>(v->counts.destroyed);
-    state.counters["missed"] = static_cast<double>(v->counts.missed);
-    state.counters["extra"] = static_cast<double>(v->counts.extra);
-    state.counters["peer_reset"] = static_cast<double>(v->counts.peer_reset);
-    state.counters["visited"] = static_cast<double>(stats->visited);
-    state.counters["setup_seconds"] = run->setup_seconds;
-    if (!v->ok(s.targets())) {
-      state.SkipWithError(absl::StrFormat("verification failed: %d of %d targets destroyed, "
-                                          "%d missed, %d extra; first: %s",
-                                          v->counts.destroyed, s.targets(), v->counts.missed,
-                                          v->counts.extra, v->first_problem)
-                              .c_str());
+    Repetition r = scenario.RunRepetition(*slot.destroyer);
+    log->repetitions.push_back(r);
+    if (r.outcome != Outcome::kRecreateFailed) state.SetIterationTime(r.seconds);
+    if (r.verified()) SetCounters(state, scenario, r);
+    if (!r.ok()) {
+      state.SkipWithError(r.error.c_str());
       break;
     }
   }
@@ -120,35 +92,25 @@ void InitBenchmarkLibrary() {
   benchmark::Initialize(&argc, argv);
 }
 
+int Fail(int code, const std::string& what) {
+  std::fprintf(stderr, "sockbench run: %s\n", what.c_str());
+  return code;
+}
+
 }  // namespace
 
 int RunCommand() {
   const std::string path = absl::GetFlag(FLAGS_workload);
-  if (path.empty()) {
-    std::fprintf(stderr, "sockbench run: --workload FILE is required\n");
-    return 2;
-  }
+  if (path.empty()) return Fail(2, "--workload FILE is required");
   absl::StatusOr<Workload> wl = LoadWorkload(path);
-  if (!wl.ok()) {
-    std::fprintf(stderr, "sockbench run: %s\n", std::string(wl.status().message()).c_str());
-    return 2;
-  }
+  if (!wl.ok()) return Fail(2, std::string(wl.status().message()));
   absl::StatusOr<std::vector<std::string>> names = ParseApproachList(absl::GetFlag(FLAGS_approach));
-  if (!names.ok()) {
-    std::fprintf(stderr, "sockbench run: %s\n", std::string(names.status().message()).c_str());
-    return 2;
-  }
+  if (!names.ok()) return Fail(2, std::string(names.status().message()));
   int reps = absl::GetFlag(FLAGS_repetitions);
-  if (reps < 0) {
-    std::fprintf(stderr, "sockbench run: --repetitions must be >= 1 (0 = the workload's)\n");
-    return 2;
-  }
+  if (reps < 0) return Fail(2, "--repetitions must be >= 1 (0 = the workload's)");
   if (reps == 0) reps = wl->repetitions;
   long cap = absl::GetFlag(FLAGS_socket_cap);
-  if (cap < 0) {
-    std::fprintf(stderr, "sockbench run: --socket_cap must be >= 0\n");
-    return 2;
-  }
+  if (cap < 0) return Fail(2, "--socket_cap must be >= 0");
 
   // Every scenario that will run must be buildable before anything is
   // created. Scenarios over --socket_cap are not planned: a cap exists to
@@ -156,27 +118,24 @@ int RunCommand() {
   const FleetLimits limits = FleetLimits::OfThisMachine();
   std::vector<FleetPlan> plans;
   nlohmann::json skipped = nlohmann::json::array();
-  for (const Scenario& s : wl->scenarios) {
+  for (const ScenarioSpec& s : wl->scenarios) {
     if (cap > 0 && s.sockets > cap) {
       skipped.push_back({{"scenario", s.Label()}, {"reason", absl::StrCat("sockets > --socket_cap ", cap)}});
       continue;
     }
     absl::StatusOr<FleetPlan> p = FleetPlan::Make(s, limits);
-    if (!p.ok()) {
-      std::fprintf(stderr, "sockbench run: workload %s: %s\n", path.c_str(),
-                   std::string(p.status().message()).c_str());
-      return 2;
-    }
+    if (!p.ok()) return Fail(2, absl::StrCat("workload ", path, ": ", p.status().message()));
     plans.push_back(std::move(*p));
   }
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) out = DefaultOutPath();
 
   std::vector<ApproachSlot> slots;
+  std::vector<Destroyer*> supported;
   for (const auto& n : *names) {
-    ApproachSlot slot{n, MakeDestroyer(n), "", ""};
-    absl::Status st = slot.destroyer->Probe();
-    if (!st.ok()) slot.unsupported = std::string(st.message());
+    ApproachSlot slot{n, MakeDestroyer(n), absl::OkStatus()};
+    slot.probe = slot.destroyer->Probe();
+    if (slot.probe.ok()) supported.push_back(slot.destroyer.get());
     slots.push_back(std::move(slot));
   }
 
@@ -185,76 +144,47 @@ int RunCommand() {
               rctx.sockbench_git_revision.c_str(), rctx.kernel_release.c_str(), rctx.patchset.c_str(),
               rctx.vm.c_str(), wl->name.c_str(), wl->scenarios.size(), reps);
   for (const auto& s : slots)
-    if (!s.unsupported.empty()) std::printf("  %s: unsupported: %s\n", s.name.c_str(), s.unsupported.c_str());
+    if (!s.probe.ok())
+      std::printf("  %s: unsupported: %s\n", s.name.c_str(), std::string(s.probe.message()).c_str());
 
   absl::StatusOr<ScopedCgroup> cgroup = ScopedCgroup::Create("run");
-  if (!cgroup.ok()) {
-    std::fprintf(stderr, "sockbench run: %s\n", std::string(cgroup.status().message()).c_str());
-    return 1;
-  }
+  if (!cgroup.ok()) return Fail(1, std::string(cgroup.status().message()));
 
   InitBenchmarkLibrary();
   CollectingReporter reporter;
   nlohmann::json memory = nlohmann::json::array();
-  int failures = 0;
+  std::deque<BenchmarkLog> logs;  // stable addresses for the benchmarks
   for (const auto& sk : skipped)
     std::printf("scenario %s: skipped, %s\n", sk["scenario"].get<std::string>().c_str(),
                 sk["reason"].get<std::string>().c_str());
 
   for (const FleetPlan& plan : plans) {
-    const Scenario& s = plan.scenario;
-    auto mem_before = SocketMemory();
-    auto t0 = Clock::now();
-    absl::StatusOr<NetnsSet> netns;
-    {
-      Progress p(absl::StrCat("namespaces for ", s.Label()));
-      static Progress* current;
-      current = &p;
-      netns = NetnsSet::Create(s.namespaces, plan.netns_options(),
-                               [](int d, int t) { current->Update(d, t); });
-    }
-    if (!netns.ok()) {
-      std::fprintf(stderr, "sockbench run: %s\n", std::string(netns.status().message()).c_str());
-      return 1;
-    }
-    FleetEnv env{&*netns, cgroup->fd()};
-    for (auto& slot : slots) {
-      slot.prepare_error.clear();
-      if (!slot.unsupported.empty()) continue;
-      absl::Status st = slot.destroyer->Prepare(env);
-      if (!st.ok()) slot.prepare_error = std::string(st.message());
-    }
-    absl::StatusOr<std::unique_ptr<Fleet>> fleet;
-    {
-      Progress p(absl::StrCat("sockets for ", s.Label()));
-      fleet = Fleet::Build(plan, *netns, cgroup->path(),
-                           [&p](long d, long t) { p.Update(d, t); });
-    }
-    if (!fleet.ok()) {
-      std::fprintf(stderr, "sockbench run: building the fleet for %s: %s\n", s.Label().c_str(),
-                   std::string(fleet.status().message()).c_str());
-      return 1;
-    }
-    double setup = std::chrono::duration<double>(Clock::now() - t0).count();
-    auto mem_after = SocketMemory();
+    const ScenarioSpec& s = plan.scenario;
+    absl::StatusOr<std::unique_ptr<Scenario>> scenario =
+        Scenario::Build(plan, ScenarioEnv{cgroup->path(), cgroup->fd()}, supported);
+    if (!scenario.ok()) return Fail(1, std::string(scenario.status().message()));
+    Scenario& sc = **scenario;
     memory.push_back({{"scenario", s.Label()}, {"workers", plan.worker_count()},
-                      {"setup_seconds", setup}, {"before", mem_before}, {"after", mem_after}});
+                      {"setup_seconds", sc.setup_seconds()}, {"before", sc.memory_before()},
+                      {"after", sc.memory_after()}});
     std::printf("scenario %s: %d namespaces, %ld sockets, %d workers, built in %.2f s\n",
-                s.Label().c_str(), s.namespaces, s.sockets, plan.worker_count(), setup);
+                s.Label().c_str(), s.namespaces, s.sockets, plan.worker_count(), sc.setup_seconds());
     std::fflush(stdout);  // tests and wrappers wait for this line
 
-    ScenarioRun run{&s, fleet->get(), (*fleet)->DyingBackend(*netns), setup};
     for (auto& slot : slots) {
-      benchmark::RegisterBenchmark(absl::StrCat("destroy/", slot.name, "/", s.Label()).c_str(),
-                                   [&run, &slot](benchmark::State& st) { TimeOne(st, &run, &slot); })
+      const std::string name = absl::StrCat("destroy/", slot.name, "/", s.Label());
+      const int n = slot.probe.ok() ? reps : 1;
+      BenchmarkLog* log = &logs.emplace_back();
+      log->run_name = absl::StrCat(name, "/iterations:1/repeats:", n, "/manual_time");
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [&sc, &slot, log](benchmark::State& st) { TimeOne(st, sc, slot, log); })
           ->UseManualTime()
           ->Iterations(1)
-          ->Repetitions(slot.unsupported.empty() ? reps : 1)
+          ->Repetitions(n)
           ->Unit(benchmark::kMillisecond);
     }
     benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::ClearRegisteredBenchmarks();
-    for (auto& slot : slots) slot.destroyer->Release();
   }
 
   nlohmann::json context = reporter.context();
@@ -267,11 +197,8 @@ int RunCommand() {
   context["skipped_scenarios"] = skipped;
   nlohmann::json doc = {{"context", context}, {"benchmarks", reporter.runs()}};
   absl::Status st = WriteJsonFile(out, doc);
-  if (!st.ok()) {
-    std::fprintf(stderr, "sockbench run: %s\n", std::string(st.message()).c_str());
-    return 1;
-  }
-  failures = PrintSummary(doc);
+  if (!st.ok()) return Fail(1, std::string(st.message()));
+  int failures = PrintSummary({logs.begin(), logs.end()});
   std::printf("results: %s\n", out.c_str());
   return failures ? 1 : 0;
 }

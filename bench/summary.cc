@@ -1,60 +1,66 @@
 #include "bench/summary.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
-#include <map>
-#include <string>
-#include <vector>
-
-#include "absl/strings/match.h"
 
 namespace sockbench {
+namespace {
 
-int PrintSummary(const nlohmann::json& doc) {
-  struct Row {
-    double median = -1, min = -1, cv = -1;
-    double visited = 0;
-    int ok = 0, failed = 0;
-    std::string error;
-  };
-  std::map<std::string, Row> rows;
-  std::vector<std::string> order;
-  for (const auto& b : doc["benchmarks"]) {
-    std::string name = b["run_name"];
-    if (!rows.count(name)) order.push_back(name);
-    Row& r = rows[name];
-    if (b["run_type"] == "aggregate") {
-      std::string agg = b["aggregate_name"];
-      if (agg == "median") r.median = b["real_time"];
-      if (agg == "cv") r.cv = b["real_time"];
-      continue;
-    }
-    if (b.value("error_occurred", false)) {
+struct Row {
+  double median = 0, min = 0, cv = 0;  // ms; cv a fraction
+  double visited = 0;
+  int ok = 0, failed = 0;
+  bool all_unsupported = true;
+  std::string error;  // the first failure
+};
+
+Row Summarize(const BenchmarkLog& log) {
+  Row r;
+  std::vector<double> ms;
+  for (const Repetition& rep : log.repetitions) {
+    if (rep.outcome != Outcome::kUnsupported) r.all_unsupported = false;
+    if (!rep.ok()) {
       r.failed++;
-      if (r.error.empty()) r.error = b["error_message"];
+      if (r.error.empty()) r.error = rep.error;
       continue;
     }
     r.ok++;
-    double t = b["real_time"];
-    if (r.min < 0 || t < r.min) r.min = t;
-    r.visited = b.value("visited", 0.0);
-    if (r.median < 0) r.median = t;  // one repetition: no aggregates
+    ms.push_back(rep.seconds * 1e3);
+    r.visited = static_cast<double>(rep.stats.visited);
   }
+  if (ms.empty()) return r;
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  r.min = ms.front();
+  r.median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+  if (n > 1) {
+    double mean = 0, var = 0;
+    for (double v : ms) mean += v / n;
+    for (double v : ms) var += (v - mean) * (v - mean) / (n - 1);
+    r.cv = mean > 0 ? std::sqrt(var) / mean : 0;
+  }
+  return r;
+}
+
+}  // namespace
+
+int PrintSummary(const std::vector<BenchmarkLog>& logs) {
   int failures = 0;
   std::printf("\n%-90s %12s %12s %7s %12s  %s\n", "benchmark", "median ms", "min ms", "cv %",
               "visited", "verified");
-  for (const auto& name : order) {
-    const Row& r = rows.at(name);
+  for (const BenchmarkLog& log : logs) {
+    const Row r = Summarize(log);
     if (r.ok == 0) {
-      bool unsupported = absl::StartsWith(r.error, "unsupported");
-      if (!unsupported) failures++;
-      std::printf("%-90s %12s %12s %7s %12s  %s\n", name.c_str(), "-", "-", "-", "-",
+      // An approach the kernel lacks is a finding, not a failure.
+      if (!r.all_unsupported) failures++;
+      std::printf("%-90s %12s %12s %7s %12s  %s\n", log.run_name.c_str(), "-", "-", "-", "-",
                   r.error.c_str());
       continue;
     }
     if (r.failed) failures++;
-    std::printf("%-90s %12.3f %12.3f %7.1f %12.0f  %s\n", name.c_str(), r.median, r.min,
-                r.cv >= 0 ? r.cv * 100 : 0.0, r.visited,
-                r.failed ? ("FAILED: " + r.error).c_str() : "ok, every repetition");
+    std::printf("%-90s %12.3f %12.3f %7.1f %12.0f  %s\n", log.run_name.c_str(), r.median, r.min,
+                r.cv * 100, r.visited, r.failed ? ("FAILED: " + r.error).c_str() : "ok, every repetition");
   }
   return failures;
 }

@@ -1,12 +1,20 @@
-// The human table at the end of `sockbench run`, read back from the result
-// document so it shows exactly what was written.
+// The human table at the end of `sockbench run`: one row per benchmark
+// (approach x scenario), from the repetitions as the harness returned them.
 #pragma once
 
-#include "nlohmann/json.hpp"
+#include <string>
+#include <vector>
+
+#include "harness/scenario.h"
 
 namespace sockbench {
 
+struct BenchmarkLog {
+  std::string run_name;  // Google Benchmark's, as in the result file
+  std::vector<Repetition> repetitions;
+};
+
 // Prints the table; returns how many supported approach runs failed.
-int PrintSummary(const nlohmann::json& doc);
+int PrintSummary(const std::vector<BenchmarkLog>& logs);
 
 }  // namespace sockbench

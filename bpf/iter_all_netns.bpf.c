@@ -9,6 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sb_match.bpf.h"
+#include "sb_netns_filter.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,41 +27,29 @@ struct sb_iter_udp_all_netns {
 	int bucket;
 };
 
-/* Network namespaces the pass may touch, by netns cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} sb_netns SEC(".maps");
-
-static __always_inline void sb_visit_any_netns(struct sock_common *skc)
+/* Every socket is counted as visited; only the agent's namespaces' are
+ * matched and destroyed.
+ */
+static __always_inline int sb_visit_any_netns(struct sock_common *skc)
 {
-	__u64 cookie = skc->skc_net.net->net_cookie;
-
-	if (!bpf_map_lookup_elem(&sb_netns, &cookie)) {
+	if (!skc)
+		return 0;
+	if (!sb_netns_allowed(skc)) {
 		sb_counters.visited++;
-		return;
+		return 0;
 	}
 	sb_visit(skc);
+	return 0;
 }
 
 SEC("iter/tcp_all_netns")
 int destroy_tcp_all(struct sb_iter_tcp_all_netns *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-
-	if (skc)
-		sb_visit_any_netns(skc);
-	return 0;
+	return sb_visit_any_netns(ctx->sk_common);
 }
 
 SEC("iter/udp_all_netns")
 int destroy_udp_all(struct sb_iter_udp_all_netns *ctx)
 {
-	struct udp_sock *udp_sk = ctx->udp_sk;
-
-	if (udp_sk)
-		sb_visit_any_netns((struct sock_common *)udp_sk);
-	return 0;
+	return sb_visit_any_netns((struct sock_common *)ctx->udp_sk);
 }

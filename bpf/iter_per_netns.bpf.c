@@ -13,19 +13,11 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("iter/tcp")
 int destroy_tcp(struct bpf_iter__tcp *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-
-	if (skc)
-		sb_visit(skc);
-	return 0;
+	return sb_visit_shown(ctx->sk_common);
 }
 
 SEC("iter/udp")
 int destroy_udp(struct bpf_iter__udp *ctx)
 {
-	struct udp_sock *udp_sk = ctx->udp_sk;
-
-	if (udp_sk)
-		sb_visit((struct sock_common *)udp_sk);
-	return 0;
+	return sb_visit_shown((struct sock_common *)ctx->udp_sk);
 }

@@ -2,13 +2,8 @@
 #ifndef SB_MATCH_BPF_H
 #define SB_MATCH_BPF_H
 
+#include "sb_constants.h"
 #include "sockbench_target.h"
-
-#define SB_AF_INET 2
-#define SB_AF_INET6 10
-/* include/net/tcp_states.h is not in BTF. */
-#define SB_TCP_TIME_WAIT 6
-#define SB_TCP_NEW_SYN_RECV 12
 
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
 
@@ -73,6 +68,14 @@ static __always_inline void sb_visit(struct sock_common *skc)
 	if (!sb_is_target(skc))
 		return;
 	sb_destroy(skc);
+}
+
+/* An iterator program's body: visit the socket it is shown, if any. */
+static __always_inline int sb_visit_shown(struct sock_common *skc)
+{
+	if (skc)
+		sb_visit(skc);
+	return 0;
 }
 
 #endif

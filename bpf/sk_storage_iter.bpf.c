@@ -13,9 +13,5 @@ char LICENSE[] SEC("license") = "GPL";
 SEC("iter/bpf_sk_storage_map")
 int destroy_stored(struct bpf_iter__bpf_sk_storage_map *ctx)
 {
-	struct sock *sk = ctx->sk;
-
-	if (sk)
-		sb_visit((struct sock_common *)sk);
-	return 0;
+	return sb_visit_shown((struct sock_common *)ctx->sk);
 }

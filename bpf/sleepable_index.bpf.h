@@ -24,13 +24,9 @@
 
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "sb_constants.h"
 #include "sockbench_target.h"
 #include "sleepable_kfunc.h"
-
-#define SB_AF_INET 2
-#define SB_AF_INET6 10
-#define SB_IPPROTO_TCP 6
-#define SB_IPPROTO_UDP 17
 
 extern struct sock *bpf_sk_lookup_connected(struct bpf_sock_tuple *tuple, __u32 tuple__sz,
 					    __u32 l4proto, __u64 netns_cookie,
@@ -44,10 +40,10 @@ extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym;
 extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym;
 extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym;
 
-/* Set before load: index only connects of tasks in sb_cgroup[0] (the
- * agent's pods); 0 indexes every connect on the machine.
+/* Set by userspace when it attaches: index only connects of tasks in
+ * sb_cgroup[0] (the agent's pods); 0 indexes every connect on the machine.
  */
-const volatile __u32 sb_scope_cgroup;
+__u32 sb_scope_cgroup;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);

@@ -12,9 +12,10 @@
 #endif
 
 /* The sockets of one backend: its address, port and protocol (a TCP and a
- * UDP service on one address and port are two backends).
+ * UDP service on one address and port are two backends). 8-byte aligned:
+ * the rbtree variant reads it in 64-bit words.
  */
-struct sb_backend_key {
+struct __attribute__((aligned(8))) sb_backend_key {
 	__u16 family;		/* AF_INET or AF_INET6 */
 	__u8 l4proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	__u8 pad;

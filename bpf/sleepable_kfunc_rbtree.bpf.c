@@ -33,10 +33,21 @@ extern struct bpf_rb_node *bpf_rbtree_left(struct bpf_rb_root *root,
 extern struct bpf_rb_node *bpf_rbtree_right(struct bpf_rb_root *root,
 					    struct bpf_rb_node *node) __ksym;
 
+/* The node keeps its key and entry as 64-bit words: the verifier checks
+ * every load from an allocated object against the member it falls in, and
+ * clang copies these structs in 8-byte loads that span their small members.
+ */
+#define SB_KEY_WORDS (sizeof(struct sb_backend_key) / 8)
+#define SB_ENTRY_WORDS (sizeof(struct sb_sk_entry) / 8)
+#define SB_NETNS_WORD (__builtin_offsetof(struct sb_sk_entry, netns_cookie) / 8)
+#define SB_COOKIE_WORD (__builtin_offsetof(struct sb_sk_entry, sk_cookie) / 8)
+_Static_assert(sizeof(struct sb_backend_key) % 8 == 0, "key in words");
+_Static_assert(sizeof(struct sb_sk_entry) % 8 == 0, "entry in words");
+
 struct sb_sk_node {
 	struct bpf_rb_node node;
-	struct sb_backend_key key;
-	struct sb_sk_entry e;
+	__u64 key[SB_KEY_WORDS];
+	__u64 e[SB_ENTRY_WORDS];
 };
 
 struct sb_tree {
@@ -58,9 +69,9 @@ struct {
 
 __s64 sb_nodes;		/* nodes in the tree */
 
-/* A position in the tree's order. */
+/* A position in the tree's order: (key words, netns cookie, socket cookie). */
 struct sb_pos {
-	struct sb_backend_key key;
+	__u64 key[SB_KEY_WORDS];
 	__u64 netns_cookie;
 	__u64 sk_cookie;
 };
@@ -70,38 +81,52 @@ static __always_inline int sb_cmp_u64(__u64 a, __u64 b)
 	return a < b ? -1 : a > b;
 }
 
-static __always_inline int sb_key_cmp(const struct sb_backend_key *a,
-				      const struct sb_backend_key *b)
+/* Any total order does: a backend's nodes only need to be contiguous. */
+static __always_inline int sb_key_cmp(const __u64 *a, const __u64 *b)
 {
-	if (a->family != b->family)
-		return sb_cmp_u64(a->family, b->family);
-	if (a->l4proto != b->l4proto)
-		return sb_cmp_u64(a->l4proto, b->l4proto);
-	if (a->port_be != b->port_be)
-		return sb_cmp_u64(a->port_be, b->port_be);
-	for (int i = 0; i < 4; i++)
-		if (a->addr_be[i] != b->addr_be[i])
-			return sb_cmp_u64(a->addr_be[i], b->addr_be[i]);
+	for (int i = 0; i < SB_KEY_WORDS; i++)
+		if (a[i] != b[i])
+			return sb_cmp_u64(a[i], b[i]);
 	return 0;
 }
 
 /* <0, 0, >0 as position p sorts before, at or after node n. */
 static __always_inline int sb_pos_cmp(const struct sb_pos *p, const struct sb_sk_node *n)
 {
-	int c = sb_key_cmp(&p->key, &n->key);
+	int c = sb_key_cmp(p->key, n->key);
 
 	if (c)
 		return c;
-	if (p->netns_cookie != n->e.netns_cookie)
-		return sb_cmp_u64(p->netns_cookie, n->e.netns_cookie);
-	return sb_cmp_u64(p->sk_cookie, n->e.sk_cookie);
+	if (p->netns_cookie != n->e[SB_NETNS_WORD])
+		return sb_cmp_u64(p->netns_cookie, n->e[SB_NETNS_WORD]);
+	return sb_cmp_u64(p->sk_cookie, n->e[SB_COOKIE_WORD]);
 }
 
 static __always_inline void sb_pos_of(struct sb_pos *p, const struct sb_sk_node *n)
 {
-	p->key = n->key;
-	p->netns_cookie = n->e.netns_cookie;
-	p->sk_cookie = n->e.sk_cookie;
+	for (int i = 0; i < SB_KEY_WORDS; i++)
+		p->key[i] = n->key[i];
+	p->netns_cookie = n->e[SB_NETNS_WORD];
+	p->sk_cookie = n->e[SB_COOKIE_WORD];
+}
+
+static __always_inline void sb_node_set(struct sb_sk_node *n, const struct sb_backend_key *key,
+					const struct sb_sk_entry *e)
+{
+	const __u64 *k = (const __u64 *)key, *w = (const __u64 *)e;
+
+	for (int i = 0; i < SB_KEY_WORDS; i++)
+		n->key[i] = k[i];
+	for (int i = 0; i < SB_ENTRY_WORDS; i++)
+		n->e[i] = w[i];
+}
+
+static __always_inline void sb_node_entry(struct sb_sk_entry *e, const struct sb_sk_node *n)
+{
+	__u64 *w = (__u64 *)e;
+
+	for (int i = 0; i < SB_ENTRY_WORDS; i++)
+		w[i] = n->e[i];
 }
 
 static bool sb_less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
@@ -124,7 +149,7 @@ static __always_inline struct sb_tree *sb_tree(void)
 static __always_inline void sb_ref_pos(struct sb_pos *p, const struct sb_sock_ref *ref,
 				       __u64 cookie)
 {
-	p->key = ref->key;
+	__builtin_memcpy(p->key, &ref->key, sizeof(p->key));
 	p->netns_cookie = ref->netns_cookie;
 	p->sk_cookie = cookie;
 }
@@ -170,8 +195,7 @@ static int sb_index_insert(struct sb_sock_ref *ref, struct sb_sk_entry *e)
 	n = bpf_obj_new_impl(bpf_core_type_id_local(struct sb_sk_node), NULL);
 	if (!n)
 		return -12; /* -ENOMEM */
-	n->key = ref->key;
-	n->e = *e;
+	sb_node_set(n, &ref->key, e);
 	bpf_spin_lock(&t->lock);
 	bpf_rbtree_add_impl(&t->root, &n->node, sb_less, NULL, 0);
 	bpf_spin_unlock(&t->lock);
@@ -220,8 +244,7 @@ static int sb_index_move(const struct sb_sock_ref *old, struct sb_sock_ref *ref,
 	if (rb) {
 		struct sb_sk_node *n = container_of(rb, struct sb_sk_node, node);
 
-		n->key = ref->key;
-		n->e = *e;
+		sb_node_set(n, &ref->key, e);
 		bpf_rbtree_add_impl(&t->root, &n->node, sb_less, NULL, 0);
 		moved = true;
 	}
@@ -234,10 +257,12 @@ int sb_destroy_backend(struct sb_destroy_args *args)
 {
 	struct sb_tree *t = sb_tree();
 	struct bpf_iter_num it;
-	struct sb_pos pos = { .key = args->backend };
+	struct sb_backend_key backend = args->backend;
+	struct sb_pos pos = {};
 
 	if (!t)
 		return 0;
+	__builtin_memcpy(pos.key, &backend, sizeof(pos.key));
 	/* (backend, 0, 0) sorts before every node of the backend. */
 	bpf_iter_num_new(&it, 0, SB_SK_MAX);
 	while (bpf_iter_num_next(&it)) {
@@ -251,9 +276,9 @@ int sb_destroy_backend(struct sb_destroy_args *args)
 		if (rb) {
 			struct sb_sk_node *n = container_of(rb, struct sb_sk_node, node);
 
-			of_backend = sb_key_eq(&n->key, &args->backend);
+			of_backend = sb_key_cmp(n->key, (const __u64 *)&backend) == 0;
 			sb_pos_of(&pos, n);
-			e = n->e;
+			sb_node_entry(&e, n);
 		}
 		bpf_spin_unlock(&t->lock);
 		if (!of_backend)

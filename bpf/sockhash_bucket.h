@@ -36,13 +36,4 @@ struct sb_index_counters {
 	__s64 last_error;
 };
 
-/* destroy_array (kernel tests of the sockmap array iterator). */
-struct sb_array_counters {
-	__u64 visited;		/* slots shown with a socket */
-	__u64 empty;		/* slots shown without one */
-	__u64 destroyed;
-	__u64 failed;
-	__s64 last_error;
-};
-
 #endif

@@ -5,10 +5,15 @@
 
 #include <cstring>
 
+#include <optional>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "harness/bpf_skeleton.h"
 #include "harness/destroyer.h"
 #include "harness/endpoint.h"
+#include "harness/status.h"
 #include "sockbench_target.h"
 
 namespace sockbench {
@@ -62,5 +67,46 @@ inline DestroyStats StatsFromCounters(const sb_counters& c) {
   s.failed = c.failed;
   return s;
 }
+
+// An approach whose object T has one tcp and one udp iterator program
+// (iter_per_netns, iter_all_netns): Probe() loads T and links both programs
+// once; Destroy() loads the target into T's .bss and runs the approach's
+// Pass().
+template <typename T>
+class IteratorDestroyer : public Destroyer {
+ public:
+  absl::Status Probe() final {
+    if (loaded_) return absl::OkStatus();
+    SB_ASSIGN_OR_RETURN(BpfSkeleton<T> skel, BpfSkeleton<T>::OpenAndLoad());
+    auto [tcp, udp] = Programs(skel.get());
+    SB_ASSIGN_OR_RETURN(IterLinks links, IterLinks::Attach(tcp, udp));
+    loaded_.emplace(Loaded{std::move(skel), std::move(links)});
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<DestroyStats> Destroy(const Target& target) final {
+    if (!loaded_) return absl::FailedPreconditionError(absl::StrCat(name(), ": Probe() not called"));
+    SB_RETURN_IF_ERROR(LoadTargetIntoBss(skel()->bss, target));
+    SB_RETURN_IF_ERROR(Pass(target));
+    return StatsFromCounters(skel()->bss->sb_counters);
+  }
+
+ protected:
+  // The tcp and the udp program of the object.
+  virtual std::pair<bpf_program*, bpf_program*> Programs(T* skel) const = 0;
+  // Runs the links over the target's namespaces.
+  virtual absl::Status Pass(const Target& target) = 0;
+  // After a successful Probe().
+  T* skel() const { return loaded_->skel.get(); }
+  const IterLinks& links() const { return loaded_->links; }
+
+ private:
+  struct Loaded {
+    BpfSkeleton<T> skel;
+    IterLinks links;
+  };
+  std::optional<Loaded> loaded_;
+};
+
 
 }  // namespace sockbench

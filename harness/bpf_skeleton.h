@@ -1,12 +1,21 @@
-// RAII around a bpftool-generated skeleton (Katran's BpfSkeleton<T> idea):
-// open and load return absl::Status with the verifier's reason; the skeleton
-// is destroyed (programs detached, maps freed) with the object.
+// RAII around a bpftool-generated skeleton, with the lifecycle of
+// libbpf-bootstrap and Katran: open, set rodata / size maps / pick programs
+// through the skeleton's members, then load. The C++ members bpftool
+// generates (T::open, T::load, T::destroy) are all it needs, so any
+// skeleton works without registration. Errors are absl::Status with the
+// verifier's reason; the skeleton is destroyed (programs detached, maps
+// freed) with the object.
+//
+//   SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<foo_bpf>::Open());
+//   bpf_map__set_max_entries(skel->maps.bar, n);
+//   skel->rodata->baz = 1;
+//   SB_RETURN_IF_ERROR(skel.Load());
 #pragma once
 
-#include <cerrno>
+#include <bpf/libbpf.h>
+
 #include <cstring>
 #include <memory>
-#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -15,38 +24,36 @@
 
 namespace sockbench {
 
-// Each skeleton header declares NAME__open/__load/__destroy; this binds them.
-#define SOCKBENCH_SKELETON_OPS(T)                                  \
-  template <>                                                       \
-  struct SkeletonOps<T> {                                           \
-    static T* Open() { return T##__open(); }                        \
-    static int Load(T* s) { return T##__load(s); }                  \
-    static void Destroy(T* s) { T##__destroy(s); }                  \
-    static constexpr const char* kName = #T;                        \
-  }
-
-template <typename T>
-struct SkeletonOps;
-
 template <typename T>
 class BpfSkeleton {
  public:
-  using Customize = void (*)(T*);
-
-  // Opens and loads; `customize` may set rodata or resize maps in between.
-  static absl::StatusOr<BpfSkeleton> OpenAndLoad(Customize customize = nullptr) {
+  // Parses the object: maps and programs exist, nothing is in the kernel.
+  static absl::StatusOr<BpfSkeleton> Open() {
     ClearLibbpfLog();
-    T* raw = SkeletonOps<T>::Open();
-    if (!raw)
-      return absl::InternalError(
-          absl::StrCat("open ", SkeletonOps<T>::kName, ": ", LibbpfReason()));
-    BpfSkeleton skel(raw);
-    if (customize) customize(raw);
-    int err = SkeletonOps<T>::Load(raw);
+    T* raw = T::open();
+    if (!raw) return absl::InternalError(absl::StrCat("open BPF skeleton: ", LibbpfReason()));
+    return BpfSkeleton(raw);
+  }
+
+  // Creates the maps and loads the programs; the error is the verifier's
+  // (or libbpf's) reason.
+  absl::Status Load() {
+    ClearLibbpfLog();
+    int err = T::load(get());
     if (err)
-      return absl::FailedPreconditionError(absl::StrCat(
-          "loading ", SkeletonOps<T>::kName, " failed (", std::strerror(-err), "): ", LibbpfReason()));
-    return skel;
+      return absl::FailedPreconditionError(absl::StrCat("loading ", get()->skeleton->name,
+                                                        " failed (", std::strerror(-err),
+                                                        "): ", LibbpfReason()));
+    return absl::OkStatus();
+  }
+
+  // For objects with nothing to set between the two.
+  static absl::StatusOr<BpfSkeleton> OpenAndLoad() {
+    absl::StatusOr<BpfSkeleton> s = Open();
+    if (!s.ok()) return s.status();
+    absl::Status st = s->Load();
+    if (!st.ok()) return st;
+    return s;
   }
 
   T* operator->() const { return skel_.get(); }
@@ -54,7 +61,7 @@ class BpfSkeleton {
 
  private:
   struct Deleter {
-    void operator()(T* s) const { SkeletonOps<T>::Destroy(s); }
+    void operator()(T* s) const { T::destroy(s); }
   };
   explicit BpfSkeleton(T* s) : skel_(s) {}
   std::unique_ptr<T, Deleter> skel_;

@@ -40,8 +40,7 @@ void RemoveStaleCgroups(const std::string& base) {
 
 absl::StatusOr<ScopedCgroup> ScopedCgroup::Create(const std::string& tag) {
   static std::atomic<int> seq{0};
-  const char* root = getenv("SOCKBENCH_CGROUP_ROOT");
-  std::string base = root ? root : "/sys/fs/cgroup/unified";
+  const std::string base = CgroupV2Root();
   RemoveStaleCgroups(base);
   std::string path = absl::StrCat(base, "/sockbench-", getpid(), "-", tag, "-", seq++);
   if (mkdir(path.c_str(), 0755) < 0)
@@ -63,6 +62,18 @@ ScopedCgroup::~ScopedCgroup() {
   fd_.reset();
   UnregisterCgroup(path_);
   rmdir(path_.c_str());
+}
+
+std::string CgroupV2Root() {
+  const char* root = getenv("SOCKBENCH_CGROUP_ROOT");
+  return root ? root : "/sys/fs/cgroup/unified";
+}
+
+absl::StatusOr<UniqueFd> OpenCgroupV2Root() {
+  const std::string path = CgroupV2Root();
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(absl::StrCat("open cgroup v2 root ", path));
+  return fd;
 }
 
 absl::Status JoinCgroup(const std::string& path) {

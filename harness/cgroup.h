@@ -11,7 +11,7 @@ namespace sockbench {
 
 class ScopedCgroup {
  public:
-  // Under $SOCKBENCH_CGROUP_ROOT, default /sys/fs/cgroup/unified.
+  // Under CgroupV2Root().
   static absl::StatusOr<ScopedCgroup> Create(const std::string& tag);
   ScopedCgroup(ScopedCgroup&& o) noexcept : path_(std::move(o.path_)), fd_(std::move(o.fd_)) {
     o.path_.clear();
@@ -27,6 +27,13 @@ class ScopedCgroup {
   std::string path_;
   UniqueFd fd_;
 };
+
+// Where cgroup v2 is mounted: $SOCKBENCH_CGROUP_ROOT, default
+// /sys/fs/cgroup/unified.
+std::string CgroupV2Root();
+// That directory, open (socket-LB programs attach to the root when there is
+// no cgroup of sockbench's own).
+absl::StatusOr<UniqueFd> OpenCgroupV2Root();
 
 // Moves the calling process into the cgroup at `path`.
 absl::Status JoinCgroup(const std::string& path);

@@ -1,5 +1,11 @@
 // One interface for every way of destroying sockets. Each approach is one
-// class (harness/approaches/) and, for BPF ones, one BPF object (bpf/).
+// class (harness/approaches/) and, for BPF ones, one BPF object (bpf/); the
+// registry (harness/registry.cc) names them.
+//
+// Lifecycle, as harness/scenario.cc drives it:
+//   Probe()    once: load (and keep) what the approach needs;
+//   per scenario: Prepare(env) before the fleet is built, Destroy(target)
+//              once per timed repetition, Release() after the fleet is gone.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +27,8 @@ struct DestroyStats {
   uint64_t failed = 0;     // destroy calls that returned an error
 };
 
-// What an approach may see of the fleet before it is built.
-struct FleetEnv {
+// What an approach may see of a scenario before its fleet is built.
+struct PrepareEnv {
   const NetnsSet* netns = nullptr;
   int cgroup_fd = -1;  // workers' cgroup (cgroup BPF programs attach here)
 };
@@ -31,17 +37,21 @@ class Destroyer {
  public:
   virtual ~Destroyer() = default;
   virtual const char* name() const = 0;
-  // Does the running kernel support this approach? Found by trying (load the
-  // BPF object, open the netlink socket); the error says why not.
+  // Does the running kernel support this approach? Found by trying (load
+  // the BPF object, open the netlink socket); the error says why not. What
+  // it loads is kept for Prepare() and Destroy(): a supported approach
+  // loads once, and a second call does not load again.
   virtual absl::Status Probe() = 0;
-  // Before the fleet is built (outside timing): load and attach programs
-  // (an approach that indexes sockets at connect time attaches here).
-  virtual absl::Status Prepare(const FleetEnv& env) = 0;
+  // Before a scenario's fleet is built (outside timing): attach what must
+  // see the sockets being created (an approach that indexes sockets at
+  // connect time). Probes first if Probe() has not succeeded yet.
+  virtual absl::Status Prepare(const PrepareEnv& env) { return Probe(); }
   // The timed part: destroy every socket matching `target`. Everything an
   // agent would pay is inside: entering namespaces, creating and draining
   // iterators, netlink round trips.
   virtual absl::StatusOr<DestroyStats> Destroy(const Target& target) = 0;
-  // After the fleet is gone: detach what Prepare attached.
+  // After the scenario's fleet is gone: detach what Prepare() attached.
+  // What Probe() loaded stays for the next scenario.
   virtual void Release() {}
 };
 

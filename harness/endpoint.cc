@@ -1,12 +1,20 @@
 #include "harness/endpoint.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 
 #include <cstring>
 
 #include "absl/strings/str_format.h"
+#include "sb_constants.h"
 
 namespace sockbench {
+
+// What the BPF objects compare against (bpf/sb_constants.h).
+static_assert(SB_AF_INET == AF_INET && SB_AF_INET6 == AF_INET6, "address families");
+static_assert(SB_SOCK_DGRAM == SOCK_DGRAM, "socket type");
+static_assert(SB_IPPROTO_TCP == IPPROTO_TCP && SB_IPPROTO_UDP == IPPROTO_UDP, "protocols");
+static_assert(SB_EEXIST == EEXIST, "errno");
 
 const char* ProtoName(Proto p) { return p == Proto::kTcp ? "tcp" : "udp"; }
 const char* FamilyName(Family f) { return f == Family::kIpv4 ? "ipv4" : "ipv6"; }
@@ -50,45 +58,24 @@ std::string Endpoint::ToString() const {
                                  : absl::StrFormat("[%s]:%d", buf, ntohs(port_be));
 }
 
-// IPv4: 127.0.1.(1+i) is local on lo in every namespace without any setup.
-// IPv6: fd00:5b::(1+i)/128 is added to lo by the namespace setup.
-Endpoint BackendAddress(int i, Family family) {
+Endpoint NumberedAddress(Family family, uint8_t v4_b, uint8_t v4_c, uint8_t v6_net, int n) {
   Endpoint e;
   e.family = family;
   if (family == Family::kIpv4) {
-    e.addr[0] = 127;
-    e.addr[1] = 0;
-    e.addr[2] = static_cast<uint8_t>(1 + (i + 1) / 256);
-    e.addr[3] = static_cast<uint8_t>((i + 1) % 256);
+    e.addr = {127, v4_b, static_cast<uint8_t>(v4_c + n / 256), static_cast<uint8_t>(n % 256)};
   } else {
-    e.addr[0] = 0xfd;
-    e.addr[1] = 0x00;
-    e.addr[2] = 0x00;
-    e.addr[3] = 0x5b;
-    e.addr[14] = static_cast<uint8_t>((i + 1) >> 8);
-    e.addr[15] = static_cast<uint8_t>((i + 1) & 0xff);
+    e.addr = {0xfd, 0x00, 0x00, v6_net};
+    e.addr[14] = static_cast<uint8_t>(n >> 8);
+    e.addr[15] = static_cast<uint8_t>(n & 0xff);
   }
   return e;
 }
 
-Endpoint ClientSourceAddress(int i, Family family) {
-  Endpoint e;
-  e.family = family;
-  if (family == Family::kIpv4) {
-    e.addr[0] = 127;
-    e.addr[1] = 1;
-    e.addr[2] = static_cast<uint8_t>((i + 1) >> 8);
-    e.addr[3] = static_cast<uint8_t>((i + 1) & 0xff);
-  } else {
-    e.addr[0] = 0xfd;
-    e.addr[1] = 0x00;
-    e.addr[2] = 0x00;
-    e.addr[3] = 0x5c;
-    e.addr[14] = static_cast<uint8_t>((i + 1) >> 8);
-    e.addr[15] = static_cast<uint8_t>((i + 1) & 0xff);
-  }
-  return e;
-}
+// IPv4: 127.0.1.(1+i) is local on lo in every namespace without any setup.
+// IPv6: fd00:5b::(1+i)/128 is added to lo by the namespace setup.
+Endpoint BackendAddress(int i, Family family) { return NumberedAddress(family, 0, 1, 0x5b, i + 1); }
+
+Endpoint ClientSourceAddress(int i, Family family) { return NumberedAddress(family, 1, 0, 0x5c, i + 1); }
 
 int BackendAddressCount(int backends) { return (backends + 1) / 2; }
 

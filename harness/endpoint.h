@@ -34,6 +34,10 @@ struct Endpoint {
   }
 };
 
+// Address number n (0 < n < 65536) of a loopback plan:
+// 127.<v4_b>.<v4_c + n / 256>.<n % 256>, or fd00:<v6_net>::<n>. Port 0.
+Endpoint NumberedAddress(Family family, uint8_t v4_b, uint8_t v4_c, uint8_t v6_net, int n);
+
 // The addressing plan every namespace of the fleet shares (backends of a
 // cluster have one address, whichever pod talks to them). Backends come in
 // pairs on one address with two ports, so backend 0 (the one that dies) has a

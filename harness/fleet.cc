@@ -13,7 +13,7 @@
 #include "harness/cgroup.h"
 #include "harness/cleanup.h"
 #include "harness/status.h"
-#include "harness/worker.h"
+#include "harness/fleet_worker.h"
 
 namespace sockbench {
 
@@ -134,19 +134,6 @@ absl::StatusOr<VerifyResult> Fleet::Verify() {
     if (r.first_problem.empty() && rep.message[0]) r.first_problem = rep.message;
   }
   return r;
-}
-
-Target Fleet::DyingBackend(const NetnsSet& netns) const {
-  Target t;
-  const auto& mix = plan_.scenario.mix;
-  bool v4 = mix[0] > 0 || mix[2] > 0, v6 = mix[1] > 0 || mix[3] > 0;
-  if (v4) t.endpoints.push_back(BackendEndpoint(0, Family::kIpv4));
-  if (v6) t.endpoints.push_back(BackendEndpoint(0, Family::kIpv6));
-  t.tcp = mix[0] > 0 || mix[1] > 0;
-  t.udp = mix[2] > 0 || mix[3] > 0;
-  t.netns_fds = netns.AllFds();
-  t.netns_cookies = netns.cookies();
-  return t;
 }
 
 }  // namespace sockbench

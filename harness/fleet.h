@@ -5,7 +5,6 @@
 
 #include <sys/types.h>
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,7 +14,8 @@
 #include "harness/fleet_plan.h"
 #include "harness/fleet_shared_memory.h"
 #include "harness/netns.h"
-#include "harness/worker_protocol.h"
+#include "harness/progress.h"
+#include "harness/fleet_protocol.h"
 
 namespace sockbench {
 
@@ -27,8 +27,6 @@ struct VerifyResult {
            counts.destroyed == expected_targets;
   }
 };
-
-using ProgressFn = std::function<void(long done, long total)>;
 
 class Fleet {
  public:
@@ -44,8 +42,6 @@ class Fleet {
 
   const FleetPlan& plan() const { return plan_; }
   const std::vector<pid_t>& worker_pids() const { return pids_; }
-  // Backend 0, both families, both protocols, every namespace of the fleet.
-  Target DyingBackend(const NetnsSet& netns) const;
 
  private:
   explicit Fleet(const FleetPlan& plan) : plan_(plan) {}

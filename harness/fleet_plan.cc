@@ -88,7 +88,7 @@ std::vector<long> Apportion(long n, const std::vector<double>& weights) {
   return out;
 }
 
-absl::StatusOr<FleetPlan> FleetPlan::Make(const Scenario& s, const FleetLimits& limits) {
+absl::StatusOr<FleetPlan> FleetPlan::Make(const ScenarioSpec& s, const FleetLimits& limits) {
   FleetPlan plan;
   plan.scenario = s;
   plan.netns.resize(s.namespaces);

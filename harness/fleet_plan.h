@@ -58,7 +58,7 @@ struct WorkerPlan {
 };
 
 struct FleetPlan {
-  Scenario scenario;
+  ScenarioSpec scenario;
   std::vector<NetnsPlan> netns;
   std::vector<WorkerPlan> workers;
   long socket_fds = 0;  // sockets of the whole fleet (NetnsPlan::fds summed)
@@ -71,7 +71,7 @@ struct FleetPlan {
   // Lays the scenario out, splits it over workers within
   // `limits.worker_fds`, and refuses it when the fleet would not fit the
   // machine (FleetFits).
-  static absl::StatusOr<FleetPlan> Make(const Scenario& s, const FleetLimits& limits);
+  static absl::StatusOr<FleetPlan> Make(const ScenarioSpec& s, const FleetLimits& limits);
 };
 
 // Split `n` into parts proportional to `weights` (largest remainder): the

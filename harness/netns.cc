@@ -21,10 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "harness/endpoint.h"
 #include "harness/status.h"
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
+#include "sb_constants.h"
 
 namespace sockbench {
 namespace {
@@ -200,7 +197,7 @@ absl::StatusOr<UniqueFd> NetnsSet::CreateOne(const NetnsOptions& opts) {
 }
 
 absl::StatusOr<NetnsSet> NetnsSet::Create(int count, const NetnsOptions& opts,
-                                          void (*progress)(int, int)) {
+                                          const ProgressFn& progress) {
   NetnsSet set;
   set.fds_.reserve(count);
   for (int i = 0; i < count; ++i) {

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "harness/progress.h"
 #include "harness/unique_fd.h"
 
 namespace sockbench {
@@ -40,7 +41,7 @@ class NetnsSet {
   // Creates `count` namespaces with loopback up, the backend addresses on
   // loopback and a wide ephemeral port range.
   static absl::StatusOr<NetnsSet> Create(int count, const NetnsOptions& opts,
-                                         void (*progress)(int done, int total) = nullptr);
+                                         const ProgressFn& progress = nullptr);
   // A namespace set can also be built one at a time (tests).
   static absl::StatusOr<UniqueFd> CreateOne(const NetnsOptions& opts);
 

@@ -1,48 +1,52 @@
 #include "harness/registry.h"
 
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "harness/approaches/iter_all_netns.h"
 #include "harness/approaches/iter_per_netns.h"
 #include "harness/approaches/probe_only.h"
 #include "harness/approaches/sleepable_kfunc.h"
-#include "harness/approaches/sockhash_bucket.h"
 #include "harness/approaches/sock_diag.h"
+#include "harness/approaches/sockhash_bucket.h"
 
 namespace sockbench {
 
-const std::vector<std::string>& ApproachNames() {
-  static const std::vector<std::string> kNames = {"sock_diag",       "iter_per_netns",
-                                                  "iter_all_netns",  "sockhash_bucket",
-                                                  "sk_storage_iter", "sleepable_kfunc",
-                                                  "sleepable_kfunc_rbtree"};
-  return kNames;
+const NameRegistry<ApproachInfo>& Approaches() {
+  static const NameRegistry<ApproachInfo> kApproaches("approach", "--approach", {
+      {"sock_diag", "stock",
+       "netlink `SOCK_DESTROY` after a filtered inet_diag dump, per namespace",
+       [] { return std::make_unique<SockDiagDestroyer>(); }},
+      {"iter_per_netns", "stock (>= 6.5)",
+       "`iter/tcp` + `iter/udp` calling `bpf_sock_destroy`, one pass per namespace (Cilium today)",
+       MakeIterPerNetnsDestroyer},
+      {"iter_all_netns", "sockbench patch",
+       "one pass of new `tcp_all_netns`/`udp_all_netns` iterators over every namespace",
+       MakeIterAllNetnsDestroyer},
+      {"sockhash_bucket", "sockbench patch (RFC)",
+       "sockets in a `SOCKHASH` bucketed by backend; iterate one bucket and destroy",
+       [] { return std::make_unique<SockhashBucketDestroyer>(SockhashMaxEntries()); }},
+      {"sk_storage_iter", "proposed",
+       "`bpf_sk_storage_map` iterator that holds the socket lock",
+       MakeSkStorageIterDestroyer},
+      {"sleepable_kfunc", "sockbench patch (maintainers' direction)",
+       "fexit on connect indexes sockets in a hash of per-backend slots; a sleepable "
+       "`SEC(\"syscall\")` program looks each one up and destroys it with "
+       "`bpf_sock_destroy_might_sleep()`",
+       [] { return std::make_unique<SleepableKfuncDestroyer>(SleepableIndex::kHash); }},
+      {"sleepable_kfunc_rbtree", "sockbench patch (maintainers' direction)",
+       "the same with a `bpf_rb_root` index ordered by backend",
+       [] { return std::make_unique<SleepableKfuncDestroyer>(SleepableIndex::kRbtree); }},
+  });
+  return kApproaches;
 }
 
+const std::vector<std::string>& ApproachNames() { return Approaches().names(); }
+
 std::unique_ptr<Destroyer> MakeDestroyer(const std::string& name) {
-  if (name == "sock_diag") return std::make_unique<SockDiagDestroyer>();
-  if (name == "iter_per_netns") return std::make_unique<IterPerNetnsDestroyer>();
-  if (name == "iter_all_netns") return std::make_unique<IterAllNetnsDestroyer>();
-  if (name == "sockhash_bucket") return std::make_unique<SockhashBucketDestroyer>();
-  if (name == "sk_storage_iter") return MakeSkStorageIterDestroyer();
-  if (name == "sleepable_kfunc") return std::make_unique<SleepableKfuncDestroyer>(SleepableIndex::kHash);
-  if (name == "sleepable_kfunc_rbtree")
-    return std::make_unique<SleepableKfuncDestroyer>(SleepableIndex::kRbtree);
-  return nullptr;
+  const ApproachInfo* a = Approaches().Find(name);
+  return a ? a->make() : nullptr;
 }
 
 absl::StatusOr<std::vector<std::string>> ParseApproachList(const std::string& list) {
-  if (list.empty() || list == "all") return ApproachNames();
-  std::vector<std::string> out;
-  for (absl::string_view n : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
-    std::string name(n);
-    if (!MakeDestroyer(name))
-      return absl::InvalidArgumentError(absl::StrCat("--approach: unknown approach '", name,
-                                                     "' (known: ", absl::StrJoin(ApproachNames(), ", "), ")"));
-    out.push_back(name);
-  }
-  if (out.empty()) return absl::InvalidArgumentError("--approach: empty list");
-  return out;
+  return Approaches().ParseList(list);
 }
 
 ProbeResult ProbeApproach(const std::string& name) {

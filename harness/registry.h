@@ -1,14 +1,29 @@
-// The six approach names, in the order reports list them.
+// The destruction approaches: one row each, in the order reports list
+// them. The rows are the name list, the --approach help and parsing, and
+// the README's approach table (tests/unit/registry_test.cc checks it).
+// Adding an approach: its class (harness/approaches/NAME.{h,cc}, and
+// bpf/NAME.bpf.c), and one row in harness/registry.cc.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "harness/destroyer.h"
+#include "harness/name_registry.h"
 
 namespace sockbench {
+
+struct ApproachInfo {
+  std::string name;
+  std::string kernel;       // what it needs: "stock", "stock (>= 6.5)", "sockbench patch", ...
+  std::string description;  // one line, Markdown (the README's table)
+  std::function<std::unique_ptr<Destroyer>()> make;
+};
+
+const NameRegistry<ApproachInfo>& Approaches();
 
 const std::vector<std::string>& ApproachNames();
 // nullptr for an unknown name.

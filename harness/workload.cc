@@ -76,7 +76,7 @@ absl::StatusOr<long> OneInt(const json& v, const std::string& field, long lo, lo
 
 const char* ComboName(int combo) { return kComboNames[combo]; }
 
-std::string Scenario::Label() const {
+std::string ScenarioSpec::Label() const {
   return absl::StrFormat("netns:%d/sockets:%d/targets:%dx%d", namespaces, sockets,
                          targets_per_netns, target_namespaces);
 }
@@ -119,7 +119,7 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
   auto sock_axis = IntAxis(doc["sockets"], "sockets", 1, kMaxSockets, err);
   if (!sock_axis.ok()) return sock_axis.status();
 
-  Scenario base;
+  ScenarioSpec base;
   base.workload = w.name;
   if (doc.contains("backends")) {
     auto b = OneInt(doc["backends"], "backends", 1, kMaxBackends, err);
@@ -167,7 +167,7 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
     for (long socks : *sock_axis)
       for (long per : *per_axis)
         for (long tns : tns_axis) {
-          Scenario s = base;
+          ScenarioSpec s = base;
           s.namespaces = static_cast<int>(ns);
           s.sockets = socks;
           s.targets_per_netns = static_cast<int>(per);

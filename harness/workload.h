@@ -14,7 +14,8 @@ namespace sockbench {
 constexpr int kCombos = 4;  // tcp_ipv4, tcp_ipv6, udp_ipv4, udp_ipv6
 const char* ComboName(int combo);
 
-struct Scenario {
+// One scenario as the workload states it (harness/scenario.h builds it).
+struct ScenarioSpec {
   std::string workload;       // workload name
   int namespaces = 1;
   long sockets = 1;           // client sockets in the whole fleet
@@ -33,7 +34,7 @@ struct Workload {
   std::string description;
   std::string path;
   int repetitions = 5;
-  std::vector<Scenario> scenarios;  // the sweep, expanded
+  std::vector<ScenarioSpec> scenarios;  // the sweep, expanded
 };
 
 absl::StatusOr<Workload> ParseWorkload(const std::string& json_text,

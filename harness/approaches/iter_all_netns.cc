@@ -1,58 +1,34 @@
 #include "harness/approaches/iter_all_netns.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "harness/bpf_iter_util.h"
-#include "harness/bpf_skeleton.h"
+#include "harness/netns_filter.h"
 #include "harness/status.h"
 #include "iter_all_netns.skel.h"
 
 namespace sockbench {
+namespace {
 
-SOCKBENCH_SKELETON_OPS(iter_all_netns_bpf);
+class IterAllNetnsDestroyer : public IteratorDestroyer<iter_all_netns_bpf> {
+ public:
+  const char* name() const override { return "iter_all_netns"; }
 
-struct IterAllNetnsDestroyer::State {
-  BpfSkeleton<iter_all_netns_bpf> skel;
-  IterLinks links;
-  std::vector<uint64_t> loaded_cookies;
+ private:
+  // One pass over every namespace; the namespace filter is part of what an
+  // agent pays, so it is filled inside the timing.
+  absl::Status Pass(const Target& target) override {
+    SB_RETURN_IF_ERROR(netns_.Set(bpf_map__fd(skel()->maps.sb_netns), target.netns_cookies));
+    return links().Run(target);
+  }
+
+  std::pair<bpf_program*, bpf_program*> Programs(iter_all_netns_bpf* s) const override {
+    return {s->progs.destroy_tcp_all, s->progs.destroy_udp_all};
+  }
+
+  NetnsFilter netns_;
 };
 
-IterAllNetnsDestroyer::IterAllNetnsDestroyer() = default;
-IterAllNetnsDestroyer::~IterAllNetnsDestroyer() = default;
+}  // namespace
 
-absl::Status IterAllNetnsDestroyer::Prepare(const FleetEnv&) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<iter_all_netns_bpf>::OpenAndLoad());
-  // The kernel refuses these links to callers without CAP_NET_ADMIN in the
-  // initial user namespace, or outside the initial network namespace.
-  SB_ASSIGN_OR_RETURN(IterLinks links,
-                      IterLinks::Attach(skel->progs.destroy_tcp_all, skel->progs.destroy_udp_all));
-  state_.reset(new State{std::move(skel), std::move(links)});
-  return absl::OkStatus();
-}
-
-absl::Status IterAllNetnsDestroyer::Probe() {
-  SB_RETURN_IF_ERROR(Prepare(FleetEnv{}));
-  Release();
-  return absl::OkStatus();
-}
-
-void IterAllNetnsDestroyer::Release() { state_.reset(); }
-
-absl::StatusOr<DestroyStats> IterAllNetnsDestroyer::Destroy(const Target& target) {
-  if (!state_) return absl::FailedPreconditionError("iter_all_netns: Prepare() not called");
-  SB_RETURN_IF_ERROR(LoadTargetIntoBss(state_->skel->bss, target));
-  // The namespace filter is part of what an agent pays: keep it in the timing.
-  int map = bpf_map__fd(state_->skel->maps.sb_netns);
-  if (state_->loaded_cookies != target.netns_cookies) {
-    for (uint64_t c : state_->loaded_cookies) bpf_map_delete_elem(map, &c);
-    uint8_t one = 1;
-    for (uint64_t c : target.netns_cookies)
-      if (bpf_map_update_elem(map, &c, &one, BPF_ANY) < 0) return ErrnoStatus("netns filter map");
-    state_->loaded_cookies = target.netns_cookies;
-  }
-  SB_RETURN_IF_ERROR(state_->links.Run(target));
-  return StatsFromCounters(state_->skel->bss->sb_counters);
-}
+std::unique_ptr<Destroyer> MakeIterAllNetnsDestroyer() { return std::make_unique<IterAllNetnsDestroyer>(); }
 
 }  // namespace sockbench

@@ -1,54 +1,37 @@
 #include "harness/approaches/iter_per_netns.h"
 
-#include <bpf/libbpf.h>
-
-#include <optional>
-
 #include "harness/bpf_iter_util.h"
-#include "harness/bpf_skeleton.h"
 #include "harness/status.h"
 #include "iter_per_netns.skel.h"
 
 namespace sockbench {
+namespace {
 
-SOCKBENCH_SKELETON_OPS(iter_per_netns_bpf);
+class IterPerNetnsDestroyer : public IteratorDestroyer<iter_per_netns_bpf> {
+ public:
+  const char* name() const override { return "iter_per_netns"; }
 
-struct IterPerNetnsDestroyer::State {
-  BpfSkeleton<iter_per_netns_bpf> skel;
-  IterLinks links;
+ private:
+  // The stock iterators show one namespace: one pass in each.
+  absl::Status Pass(const Target& target) override {
+    SB_ASSIGN_OR_RETURN(UniqueFd home, CurrentNetns());
+    absl::Status st;
+    for (int ns : target.netns_fds) {
+      // The iterator shows the namespace that is current when it is created.
+      if (!(st = SetNetns(ns)).ok()) break;
+      if (!(st = links().Run(target)).ok()) break;
+    }
+    SB_RETURN_IF_ERROR(SetNetns(home.get()));
+    return st;
+  }
+
+  std::pair<bpf_program*, bpf_program*> Programs(iter_per_netns_bpf* s) const override {
+    return {s->progs.destroy_tcp, s->progs.destroy_udp};
+  }
 };
 
-IterPerNetnsDestroyer::IterPerNetnsDestroyer() = default;
-IterPerNetnsDestroyer::~IterPerNetnsDestroyer() = default;
+}  // namespace
 
-absl::Status IterPerNetnsDestroyer::Prepare(const FleetEnv&) {
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<iter_per_netns_bpf>::OpenAndLoad());
-  SB_ASSIGN_OR_RETURN(IterLinks links, IterLinks::Attach(skel->progs.destroy_tcp, skel->progs.destroy_udp));
-  state_.reset(new State{std::move(skel), std::move(links)});
-  return absl::OkStatus();
-}
-
-absl::Status IterPerNetnsDestroyer::Probe() {
-  SB_RETURN_IF_ERROR(Prepare(FleetEnv{}));
-  Release();
-  return absl::OkStatus();
-}
-
-void IterPerNetnsDestroyer::Release() { state_.reset(); }
-
-absl::StatusOr<DestroyStats> IterPerNetnsDestroyer::Destroy(const Target& target) {
-  if (!state_) return absl::FailedPreconditionError("iter_per_netns: Prepare() not called");
-  SB_RETURN_IF_ERROR(LoadTargetIntoBss(state_->skel->bss, target));
-  SB_ASSIGN_OR_RETURN(UniqueFd home, CurrentNetns());
-  absl::Status st;
-  for (int ns : target.netns_fds) {
-    // The iterator shows the namespace that is current when it is created.
-    if (!(st = SetNetns(ns)).ok()) break;
-    if (!(st = state_->links.Run(target)).ok()) break;
-  }
-  SB_RETURN_IF_ERROR(SetNetns(home.get()));
-  SB_RETURN_IF_ERROR(st);
-  return StatsFromCounters(state_->skel->bss->sb_counters);
-}
+std::unique_ptr<Destroyer> MakeIterPerNetnsDestroyer() { return std::make_unique<IterPerNetnsDestroyer>(); }
 
 }  // namespace sockbench

@@ -9,19 +9,6 @@
 
 namespace sockbench {
 
-class IterPerNetnsDestroyer : public Destroyer {
- public:
-  IterPerNetnsDestroyer();
-  ~IterPerNetnsDestroyer() override;
-  const char* name() const override { return "iter_per_netns"; }
-  absl::Status Probe() override;
-  absl::Status Prepare(const FleetEnv& env) override;
-  absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
-  void Release() override;
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
+std::unique_ptr<Destroyer> MakeIterPerNetnsDestroyer();
 
 }  // namespace sockbench

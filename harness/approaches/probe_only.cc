@@ -1,14 +1,13 @@
 #include "harness/approaches/probe_only.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
-#include "sockbench_target.h"
 #include "harness/bpf_skeleton.h"
+#include "sockbench_target.h"  // the skeletons' .bss types
 #include "sk_storage_iter.skel.h"
 
 namespace sockbench {
-
-SOCKBENCH_SKELETON_OPS(sk_storage_iter_bpf);
-
 namespace {
 
 template <typename Skel>
@@ -19,10 +18,13 @@ class ProbeOnlyDestroyer : public Destroyer {
   // Loading the approach's own program is the test: the verifier (or libbpf's
   // kfunc resolution) says whether this kernel can do it.
   absl::Status Probe() override {
-    auto skel = BpfSkeleton<Skel>::OpenAndLoad();
-    return skel.ok() ? absl::OkStatus() : skel.status();
+    if (skel_) return absl::OkStatus();
+    absl::StatusOr<BpfSkeleton<Skel>> skel = BpfSkeleton<Skel>::OpenAndLoad();
+    if (!skel.ok()) return skel.status();
+    skel_.emplace(std::move(*skel));
+    return absl::OkStatus();
   }
-  absl::Status Prepare(const FleetEnv&) override {
+  absl::Status Prepare(const PrepareEnv&) override {
     absl::Status st = Probe();
     if (!st.ok()) return st;
     return absl::UnimplementedError(absl::StrCat(
@@ -35,6 +37,7 @@ class ProbeOnlyDestroyer : public Destroyer {
 
  private:
   const char* name_;
+  std::optional<BpfSkeleton<Skel>> skel_;
 };
 
 }  // namespace

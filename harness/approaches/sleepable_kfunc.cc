@@ -16,12 +16,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bpf/sb_constants.h"
+#include "bpf/sleepable_kfunc.h"
 #include "harness/bpf_iter_util.h"
+#include "harness/bpf_skeleton.h"
+#include "harness/cgroup.h"
 #include "harness/libbpf_log.h"
 #include "harness/netns.h"
 #include "harness/status.h"
 #include "harness/unique_fd.h"
-#include "bpf/sleepable_kfunc.h"
 #include "sockbench_target.h"
 #include "sleepable_kfunc.skel.h"
 #include "sleepable_kfunc_rbtree.skel.h"
@@ -33,10 +36,6 @@ static_assert(sizeof(sb_sk_entry) == 64, "entry layout shared with BPF");
 static_assert(sizeof(sb_destroy_args) == sizeof(sb_backend_key), "test_run context");
 
 namespace {
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 // The map a variant's index lives in, for its memory (fdinfo "memlock").
 bpf_map* IndexMap(sleepable_kfunc_bpf* s) { return s->maps.sb_slots; }
@@ -60,19 +59,16 @@ sb_backend_key BackendKey(const Endpoint& e, int l4proto) {
   return k;
 }
 
-absl::StatusOr<UniqueFd> OpenCgroupRootFd() {
-  const char* root = getenv("SOCKBENCH_CGROUP_ROOT");
-  std::string path = root ? root : "/sys/fs/cgroup/unified";
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(absl::StrCat("open cgroup v2 root ", path));
-  return fd;
-}
-
 }  // namespace
 
-// Everything Prepare() set up; its destructor undoes it (links first).
+// What Probe() loaded, and the links Attach() made (Detach() and the
+// destructor undo them).
 struct SleepableKfuncDestroyer::State {
   virtual ~State() = default;
+  // The connect programs; with cgroup_fd >= 0, scoped to that cgroup, and
+  // the release program attached to it.
+  virtual absl::Status Attach(int cgroup_fd) = 0;
+  virtual void Detach() = 0;
   virtual absl::Status RunPass(const sb_destroy_args& args) = 0;
   virtual void ResetCounters() = 0;
   virtual DestroyStats Stats() const = 0;
@@ -85,28 +81,14 @@ struct SleepableKfuncDestroyer::State {
 namespace {
 
 template <typename Skel>
-struct SkelDeleter {
-  void operator()(Skel* s) const { Skel::destroy(s); }
-};
-
-template <typename Skel>
 class VariantState : public SleepableKfuncDestroyer::State {
  public:
-  ~VariantState() override {
-    for (bpf_link* l : links_) bpf_link__destroy(l);
-  }
+  explicit VariantState(BpfSkeleton<Skel> skel) : skel_(std::move(skel)) {}
+  ~VariantState() override { Detach(); }
 
-  // Open, size, load; then attach the connect programs (and the release
-  // program to `cgroup_fd`, if >= 0).
-  absl::Status Load(const char* name, int cgroup_fd) {
-    ClearLibbpfLog();
-    skel_.reset(Skel::open());
-    if (!skel_) return absl::InternalError(absl::StrCat("open ", name, ": ", LibbpfReason()));
-    skel_->rodata->sb_scope_cgroup = cgroup_fd >= 0;
-    int err = Skel::load(skel_.get());
-    if (err)
-      return absl::FailedPreconditionError(absl::StrCat(
-          "loading ", name, " failed (", std::strerror(-err), "): ", LibbpfReason()));
+  absl::Status Attach(int cgroup_fd) override {
+    Detach();
+    skel_->bss->sb_scope_cgroup = cgroup_fd >= 0;
     if (cgroup_fd >= 0) {
       uint32_t zero = 0;
       uint32_t fd = static_cast<uint32_t>(cgroup_fd);
@@ -115,13 +97,18 @@ class VariantState : public SleepableKfuncDestroyer::State {
     }
     for (bpf_program* p : {skel_->progs.sb_tcp4_connect, skel_->progs.sb_tcp6_connect,
                            skel_->progs.sb_udp4_connect, skel_->progs.sb_udp6_connect}) {
-      SB_RETURN_IF_ERROR(Attach(p, bpf_program__attach(p)));
+      SB_RETURN_IF_ERROR(Link(p, bpf_program__attach(p)));
     }
     if (cgroup_fd >= 0) {
       bpf_program* p = skel_->progs.sb_sock_release;
-      SB_RETURN_IF_ERROR(Attach(p, bpf_program__attach_cgroup(p, cgroup_fd)));
+      SB_RETURN_IF_ERROR(Link(p, bpf_program__attach_cgroup(p, cgroup_fd)));
     }
     return absl::OkStatus();
+  }
+
+  void Detach() override {
+    for (bpf_link* l : links_) bpf_link__destroy(l);
+    links_.clear();
   }
 
   absl::Status RunPass(const sb_destroy_args& args) override {
@@ -163,27 +150,26 @@ class VariantState : public SleepableKfuncDestroyer::State {
   }
 
  private:
-  absl::Status Attach(bpf_program* p, bpf_link* l) {
+  absl::Status Link(bpf_program* p, bpf_link* l) {
     if (!l)
       return ErrnoStatus(absl::StrCat("attach ", bpf_program__section_name(p), ": ", LibbpfReason()));
     links_.push_back(l);
     return absl::OkStatus();
   }
 
-  std::unique_ptr<Skel, SkelDeleter<Skel>> skel_;
+  BpfSkeleton<Skel> skel_;
   std::vector<bpf_link*> links_;
 };
 
-absl::StatusOr<std::unique_ptr<SleepableKfuncDestroyer::State>> LoadVariant(SleepableIndex index,
-                                                                           int cgroup_fd) {
-  if (index == SleepableIndex::kHash) {
-    auto s = std::make_unique<VariantState<sleepable_kfunc_bpf>>();
-    SB_RETURN_IF_ERROR(s->Load("sleepable_kfunc_bpf", cgroup_fd));
-    return std::unique_ptr<SleepableKfuncDestroyer::State>(std::move(s));
-  }
-  auto s = std::make_unique<VariantState<sleepable_kfunc_rbtree_bpf>>();
-  SB_RETURN_IF_ERROR(s->Load("sleepable_kfunc_rbtree_bpf", cgroup_fd));
-  return std::unique_ptr<SleepableKfuncDestroyer::State>(std::move(s));
+template <typename Skel>
+absl::StatusOr<std::unique_ptr<SleepableKfuncDestroyer::State>> Load() {
+  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<Skel>::OpenAndLoad());
+  return std::unique_ptr<SleepableKfuncDestroyer::State>(new VariantState<Skel>(std::move(skel)));
+}
+
+absl::StatusOr<std::unique_ptr<SleepableKfuncDestroyer::State>> LoadVariant(SleepableIndex index) {
+  if (index == SleepableIndex::kHash) return Load<sleepable_kfunc_bpf>();
+  return Load<sleepable_kfunc_rbtree_bpf>();
 }
 
 absl::Status SetNetnsScope(SleepableKfuncDestroyer::State* s, const std::vector<uint64_t>& cookies) {
@@ -254,13 +240,19 @@ const char* SleepableKfuncDestroyer::name() const {
 }
 
 absl::Status SleepableKfuncDestroyer::Probe() {
+  if (state_) return absl::OkStatus();
+  SB_ASSIGN_OR_RETURN(auto s, LoadVariant(index_));
   // Not scoped to a cgroup: the probe's own socket must be indexed.
-  SB_ASSIGN_OR_RETURN(auto s, LoadVariant(index_, -1));
-  return DestroyOneSocket(s.get());
+  SB_RETURN_IF_ERROR(s->Attach(-1));
+  absl::Status st = DestroyOneSocket(s.get());
+  s->Detach();
+  if (!st.ok()) return st;
+  state_ = std::move(s);
+  return absl::OkStatus();
 }
 
-absl::Status SleepableKfuncDestroyer::Prepare(const FleetEnv& env) {
-  Release();
+absl::Status SleepableKfuncDestroyer::Prepare(const PrepareEnv& env) {
+  SB_RETURN_IF_ERROR(Probe());
   // The workers' cgroup scopes the index and gets the release program;
   // without one (kernel tests), the cgroup v2 root, which holds the test.
   UniqueFd cg;
@@ -268,10 +260,9 @@ absl::Status SleepableKfuncDestroyer::Prepare(const FleetEnv& env) {
     cg.reset(fcntl(env.cgroup_fd, F_DUPFD_CLOEXEC, 0));
     if (!cg.valid()) return ErrnoStatus("dup cgroup fd");
   } else {
-    SB_ASSIGN_OR_RETURN(cg, OpenCgroupRootFd());
+    SB_ASSIGN_OR_RETURN(cg, OpenCgroupV2Root());
   }
-  SB_ASSIGN_OR_RETURN(state_, LoadVariant(index_, cg.get()));
-  return absl::OkStatus();
+  return state_->Attach(cg.get());
 }
 
 absl::StatusOr<DestroyStats> SleepableKfuncDestroyer::Destroy(const Target& target) {
@@ -279,7 +270,9 @@ absl::StatusOr<DestroyStats> SleepableKfuncDestroyer::Destroy(const Target& targ
   return RunTarget(state_.get(), target);
 }
 
-void SleepableKfuncDestroyer::Release() { state_.reset(); }
+void SleepableKfuncDestroyer::Release() {
+  if (state_) state_->Detach();
+}
 
 SleepableIndexStats SleepableKfuncDestroyer::index_stats() const {
   return state_ ? state_->Index() : SleepableIndexStats{};

@@ -33,7 +33,7 @@ class SleepableKfuncDestroyer : public Destroyer {
   ~SleepableKfuncDestroyer() override;
   const char* name() const override;
   absl::Status Probe() override;
-  absl::Status Prepare(const FleetEnv& env) override;
+  absl::Status Prepare(const PrepareEnv& env) override;
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
   void Release() override;
 

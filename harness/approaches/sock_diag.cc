@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -40,14 +41,9 @@ class DiagSocket {
   // Dump sockets of (family, protocol) whose destination is `ep`.
   absl::Status Dump(int protocol, const Endpoint& ep, std::vector<inet_diag_sockid>* out) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = ++seq_;
-    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
-    req->sdiag_family = AfOf(ep.family);
-    req->sdiag_protocol = protocol;
-    req->idiag_states = protocol == IPPROTO_TCP ? kTcpStates : kUdpStates;
+    nlmsghdr* nlh = PutRequest(buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, AfOf(ep.family), protocol,
+                               protocol == IPPROTO_TCP ? kTcpStates : kUdpStates)
+                        .first;
     PutDestinationFilter(nlh, ep);
     if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return ErrnoStatus("send diag dump");
 
@@ -64,14 +60,7 @@ class DiagSocket {
   // SOCK_DESTROY one socket by its exact id (4-tuple + cookie).
   absl::Status Destroy(int family, int protocol, const inet_diag_sockid& id) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = SOCK_DESTROY;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    nlh->nlmsg_seq = ++seq_;
-    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
-    req->sdiag_family = family;
-    req->sdiag_protocol = protocol;
-    req->idiag_states = 0xFFFFFFFF;
+    auto [nlh, req] = PutRequest(buf, SOCK_DESTROY, NLM_F_ACK, family, protocol, 0xFFFFFFFF);
     req->id = id;
     if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return ErrnoStatus("send SOCK_DESTROY");
     ssize_t n = mnl_socket_recvfrom(nl_, buf, sizeof(buf));
@@ -83,6 +72,20 @@ class DiagSocket {
 
  private:
   explicit DiagSocket(mnl_socket* nl) : nl_(nl) {}
+
+  // An inet_diag request of `type` in `buf`, the next sequence number.
+  std::pair<nlmsghdr*, inet_diag_req_v2*> PutRequest(char* buf, uint16_t type, uint16_t flags,
+                                                     int family, int protocol, uint32_t states) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+    nlh->nlmsg_seq = ++seq_;
+    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+    req->sdiag_family = family;
+    req->sdiag_protocol = protocol;
+    req->idiag_states = states;
+    return {nlh, req};
+  }
 
   static int OnMessage(const nlmsghdr* nlh, void* data) {
     auto* out = static_cast<std::vector<inet_diag_sockid>*>(data);

@@ -10,7 +10,6 @@ class SockDiagDestroyer : public Destroyer {
  public:
   const char* name() const override { return "sock_diag"; }
   absl::Status Probe() override;
-  absl::Status Prepare(const FleetEnv&) override { return Probe(); }
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
 };
 

@@ -18,13 +18,14 @@
 #include "absl/strings/str_cat.h"
 #include "harness/bpf_iter_util.h"
 #include "harness/bpf_skeleton.h"
+#include "harness/cgroup.h"
 #include "harness/libbpf_log.h"
+#include "harness/netns_filter.h"
 #include "harness/status.h"
+#include "sb_constants.h"
 #include "sockhash_bucket.skel.h"
 
 namespace sockbench {
-
-SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
 
 static_assert(offsetof(sb_sockhash_key, cookie) == SB_SOCKHASH_PREFIX_LEN,
               "the prefix is everything before the cookie");
@@ -42,34 +43,6 @@ struct SockhashIterLinkInfo {
 };
 static_assert(sizeof(SockhashIterLinkInfo) == 16, "union bpf_iter_link_info is 16 bytes");
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-// Map geometry, set between open and load (skeleton Customize hooks take no
-// state). The probe uses a tiny map; Prepare the RFC's 1 << 20.
-void ProbeMapNoExtra(sockhash_bucket_bpf* s) {
-  bpf_map__set_max_entries(s->maps.sb_sockhash, 64);
-}
-void ProbeMap(sockhash_bucket_bpf* s) {
-  bpf_map__set_max_entries(s->maps.sb_sockhash, 64);
-  bpf_map__set_map_extra(s->maps.sb_sockhash, SB_SOCKHASH_PREFIX_LEN);
-}
-void FullMap(sockhash_bucket_bpf* s) {
-  uint32_t entries = SB_SOCKHASH_MAX_ENTRIES;
-  if (const char* e = getenv("SOCKBENCH_SOCKHASH_MAX_ENTRIES")) entries = std::strtoul(e, nullptr, 0);
-  bpf_map__set_max_entries(s->maps.sb_sockhash, entries);
-  bpf_map__set_map_extra(s->maps.sb_sockhash, SB_SOCKHASH_PREFIX_LEN);
-}
-
-absl::StatusOr<UniqueFd> OpenCgroupRoot() {
-  const char* root = getenv("SOCKBENCH_CGROUP_ROOT");
-  std::string path = root ? root : "/sys/fs/cgroup/unified";
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(absl::StrCat("open cgroup v2 root ", path));
-  return fd;
-}
-
 // Runs one pass of `prog` over the bucket of `prefix` (nullptr: whole map).
 absl::Status RunSockhashPass(int prog_fd, int map_fd, const sb_sockhash_key* prefix) {
   SB_ASSIGN_OR_RETURN(UniqueFd link, AttachSockhashIter(prog_fd, map_fd, prefix,
@@ -80,7 +53,7 @@ absl::Status RunSockhashPass(int prog_fd, int map_fd, const sb_sockhash_key* pre
 // The probe's real check, on a map loaded with map_extra: a UDP socket
 // connected to itself goes into the map; a pass over its bucket must
 // destroy it (the application sees ECONNABORTED).
-absl::Status DestroyOneSocket(sockhash_bucket_bpf* skel) {
+absl::Status DestroyOneSocket(sockhash_bucket_bpf* skel, NetnsFilter* filter) {
   UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s.valid()) return ErrnoStatus("probe: socket");
   sockaddr_in a{};
@@ -104,9 +77,7 @@ absl::Status DestroyOneSocket(sockhash_bucket_bpf* skel) {
   uint64_t fd = static_cast<uint64_t>(s.get());
   int map = bpf_map__fd(skel->maps.sb_sockhash);
   if (bpf_map_update_elem(map, &key, &fd, BPF_NOEXIST) < 0) return ErrnoStatus("probe: sockhash update");
-  uint8_t one = 1;
-  if (bpf_map_update_elem(bpf_map__fd(skel->maps.sb_netns), &netns, &one, BPF_ANY) < 0)
-    return ErrnoStatus("probe: netns filter");
+  SB_RETURN_IF_ERROR(filter->Set(bpf_map__fd(skel->maps.sb_netns), {netns}));
 
   Target t;
   t.endpoints = {ep};
@@ -155,55 +126,68 @@ absl::StatusOr<UniqueFd> AttachSockhashIter(int prog_fd, int map_fd, const void*
   return UniqueFd(fd);
 }
 
+uint32_t SockhashMaxEntries() {
+  const char* e = getenv("SOCKBENCH_SOCKHASH_MAX_ENTRIES");
+  return e ? static_cast<uint32_t>(std::strtoul(e, nullptr, 0)) : SB_SOCKHASH_MAX_ENTRIES;
+}
+
 struct SockhashBucketDestroyer::State {
   BpfSkeleton<sockhash_bucket_bpf> skel;
+  NetnsFilter netns;
   UniqueFd cgroup;  // where the connect-time programs are attached
   std::vector<bpf_link*> links;
-  std::vector<uint64_t> loaded_cookies;
-  ~State() {
+  ~State() { Detach(); }
+  void Detach() {
     for (bpf_link* l : links) bpf_link__destroy(l);
+    links.clear();
+    cgroup.reset();
   }
 };
 
-SockhashBucketDestroyer::SockhashBucketDestroyer() = default;
+SockhashBucketDestroyer::SockhashBucketDestroyer(uint32_t max_entries) : max_entries_(max_entries) {}
 SockhashBucketDestroyer::~SockhashBucketDestroyer() = default;
 
 absl::Status SockhashBucketDestroyer::Probe() {
-  // The verifier's verdict on the programs, with a plain sockhash (so that
-  // a kernel without the patches answers about bpf_sock_destroy, not about
-  // map_extra).
-  {
-    SB_ASSIGN_OR_RETURN(auto plain, BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(ProbeMapNoExtra));
+  if (state_) return absl::OkStatus();
+  absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> skel = LoadWithSockhash<sockhash_bucket_bpf>(max_entries_, SB_SOCKHASH_PREFIX_LEN);
+  if (!skel.ok()) {
+    // The verifier's verdict on the programs with a plain sockhash, so that
+    // a kernel without the series answers about bpf_sock_destroy, not about
+    // map_extra.
+    SB_RETURN_IF_ERROR(LoadWithSockhash<sockhash_bucket_bpf>(64, 0).status());
+    return skel.status();
   }
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(ProbeMap));
-  return DestroyOneSocket(skel.get());
-}
-
-absl::Status SockhashBucketDestroyer::Prepare(const FleetEnv& env) {
-  Release();
-  SB_ASSIGN_OR_RETURN(auto skel, BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(FullMap));
-  UniqueFd cg;
-  if (env.cgroup_fd >= 0) {
-    cg.reset(fcntl(env.cgroup_fd, F_DUPFD_CLOEXEC, 0));
-    if (!cg.valid()) return ErrnoStatus("dup cgroup fd");
-  } else {
-    SB_ASSIGN_OR_RETURN(cg, OpenCgroupRoot());
-  }
-  auto state = std::unique_ptr<State>(new State{std::move(skel), std::move(cg), {}, {}});
-  for (bpf_program* p : {state->skel->progs.index_tcp, state->skel->progs.index_udp4,
-                         state->skel->progs.index_udp6}) {
-    ClearLibbpfLog();
-    bpf_link* l = bpf_program__attach_cgroup(p, state->cgroup.get());
-    if (!l)
-      return ErrnoStatus(absl::StrCat("attach ", bpf_program__section_name(p), " to the cgroup: ",
-                                      LibbpfReason()));
-    state->links.push_back(l);
-  }
+  auto state = std::unique_ptr<State>(new State{std::move(*skel), {}, {}, {}});
+  SB_RETURN_IF_ERROR(DestroyOneSocket(state->skel.get(), &state->netns));
   state_ = std::move(state);
   return absl::OkStatus();
 }
 
-void SockhashBucketDestroyer::Release() { state_.reset(); }
+absl::Status SockhashBucketDestroyer::Prepare(const PrepareEnv& env) {
+  SB_RETURN_IF_ERROR(Probe());
+  Release();
+  state_->skel->bss->sb_index = sb_index_counters{};
+  if (env.cgroup_fd >= 0) {
+    state_->cgroup.reset(fcntl(env.cgroup_fd, F_DUPFD_CLOEXEC, 0));
+    if (!state_->cgroup.valid()) return ErrnoStatus("dup cgroup fd");
+  } else {
+    SB_ASSIGN_OR_RETURN(state_->cgroup, OpenCgroupV2Root());
+  }
+  for (bpf_program* p : {state_->skel->progs.index_tcp, state_->skel->progs.index_udp4,
+                         state_->skel->progs.index_udp6}) {
+    ClearLibbpfLog();
+    bpf_link* l = bpf_program__attach_cgroup(p, state_->cgroup.get());
+    if (!l)
+      return ErrnoStatus(absl::StrCat("attach ", bpf_program__section_name(p), " to the cgroup: ",
+                                      LibbpfReason()));
+    state_->links.push_back(l);
+  }
+  return absl::OkStatus();
+}
+
+void SockhashBucketDestroyer::Release() {
+  if (state_) state_->Detach();
+}
 
 int SockhashBucketDestroyer::map_fd() const {
   return state_ ? bpf_map__fd(state_->skel->maps.sb_sockhash) : -1;
@@ -219,15 +203,7 @@ absl::StatusOr<DestroyStats> SockhashBucketDestroyer::Destroy(const Target& targ
   SB_RETURN_IF_ERROR(LoadTargetIntoBss(bss, target));
   bss->sb_want_tcp = target.tcp;
   bss->sb_want_udp = target.udp;
-  // The namespace filter is part of what an agent pays: keep it in the timing.
-  int netns_map = bpf_map__fd(state_->skel->maps.sb_netns);
-  if (state_->loaded_cookies != target.netns_cookies) {
-    for (uint64_t c : state_->loaded_cookies) bpf_map_delete_elem(netns_map, &c);
-    uint8_t one = 1;
-    for (uint64_t c : target.netns_cookies)
-      if (bpf_map_update_elem(netns_map, &c, &one, BPF_ANY) < 0) return ErrnoStatus("netns filter map");
-    state_->loaded_cookies = target.netns_cookies;
-  }
+  SB_RETURN_IF_ERROR(state_->netns.Set(bpf_map__fd(state_->skel->maps.sb_netns), target.netns_cookies));
   int prog = bpf_program__fd(state_->skel->progs.destroy_bucket);
   int map = bpf_map__fd(state_->skel->maps.sb_sockhash);
   // One pass per dead endpoint, each over that endpoint's bucket alone.

@@ -20,12 +20,10 @@
 #include "absl/status/statusor.h"
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
+#include "sb_constants.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
-#endif
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
 #endif
 
 namespace sockbench {

@@ -56,7 +56,7 @@ TEST_P(DestroyTest, ExactlyTheTargetIsDestroyed) {
   // Before the sockets exist: an approach may index sockets at connect time
   // (sockhash_bucket). The cgroup v2 root holds this test process.
   auto d = MakeDestroyer(approach);
-  ASSERT_TRUE(d->Prepare(FleetEnv{}).ok());
+  ASSERT_TRUE(d->Prepare(PrepareEnv{}).ok());
 
   Conn target = a.Connect(proto, family, 0);
   Conn same_addr = a.Connect(proto, family, 1);  // same address, other port

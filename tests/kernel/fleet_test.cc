@@ -9,48 +9,44 @@
 #include <fstream>
 #include <string>
 
+#include "absl/cleanup/cleanup.h"
 #include "harness/cgroup.h"
 #include "harness/fleet.h"
 #include "harness/registry.h"
+#include "harness/scenario.h"
 
 namespace sockbench {
 namespace {
 
-struct Rig {
-  FleetPlan plan;
-  NetnsSet netns;
-  std::unique_ptr<Fleet> fleet;
-};
-
-std::unique_ptr<Rig> MakeRig(int ns, long sockets, int per, int tns) {
-  Scenario s;
+// The scenario the benchmark builds, without a cgroup of its own.
+std::unique_ptr<Scenario> MakeRig(int ns, long sockets, int per, int tns) {
+  ScenarioSpec s;
   s.namespaces = ns;
   s.sockets = sockets;
   s.targets_per_netns = per;
   s.target_namespaces = tns;
   auto plan = FleetPlan::Make(s, FleetLimits::OfThisMachine());
   EXPECT_TRUE(plan.ok()) << plan.status();
-  auto netns = NetnsSet::Create(ns, plan->netns_options());
-  EXPECT_TRUE(netns.ok()) << netns.status();
-  auto rig = std::make_unique<Rig>(Rig{std::move(*plan), std::move(*netns), nullptr});
-  auto fleet = Fleet::Build(rig->plan, rig->netns, "");
-  EXPECT_TRUE(fleet.ok()) << fleet.status();
-  if (fleet.ok()) rig->fleet = std::move(*fleet);
-  return rig;
+  auto rig = Scenario::Build(*plan, ScenarioEnv{});
+  EXPECT_TRUE(rig.ok()) << rig.status();
+  return rig.ok() ? std::move(*rig) : nullptr;
 }
 
-// Two rounds of re-create, destroy with `d`, verify: exactly `targets`
-// destroyed, each once, none missed, none extra, the other sockets intact.
-// Targets spread evenly over the four socket kinds, so half are TCP, whose
-// peers the kernel resets.
-void DestroyExactlyAcrossRecreation(Rig* rig, Destroyer* d, long sockets, int targets) {
-  ASSERT_TRUE(d->Prepare(FleetEnv{&rig->netns, -1}).ok());
+// Two repetitions as the benchmark runs them (re-create, destroy with `d`,
+// verify): exactly `targets` destroyed, each once, none missed, none extra,
+// the other sockets intact. Targets spread evenly over the four socket
+// kinds, so half are TCP, whose peers the kernel resets.
+void DestroyExactlyAcrossRecreation(Scenario* rig, Destroyer* d, long sockets, int targets) {
+  // `d` dies before the scenario: release it here, however the test ends.
+  absl::Cleanup release = [rig, d] { rig->Release(*d); };
+  ASSERT_TRUE(rig->Prepare(*d).ok());
   for (int rep = 0; rep < 2; ++rep) {
-    ASSERT_TRUE(rig->fleet->RecreateTargets().ok());
-    auto stats = d->Destroy(rig->fleet->DyingBackend(rig->netns));
-    ASSERT_TRUE(stats.ok()) << stats.status();
-    auto v = rig->fleet->Verify();
-    ASSERT_TRUE(v.ok()) << v.status();
+    Repetition r = rig->RunRepetition(*d);
+    ASSERT_NE(r.outcome, Outcome::kRecreateFailed) << r.error;
+    ASSERT_NE(r.outcome, Outcome::kDestroyFailed) << r.error;
+    const DestroyStats* stats = &r.stats;
+    ASSERT_NE(r.outcome, Outcome::kVerifyError) << r.error;
+    const VerifyResult* v = &r.verify;
     EXPECT_TRUE(v->ok(targets)) << v->first_problem;
     EXPECT_EQ(v->counts.targets, targets);
     EXPECT_EQ(v->counts.destroyed, targets);
@@ -60,12 +56,11 @@ void DestroyExactlyAcrossRecreation(Rig* rig, Destroyer* d, long sockets, int ta
     EXPECT_EQ(v->counts.peer_reset, targets / 2);
     EXPECT_EQ(stats->destroyed, static_cast<uint64_t>(targets));
   }
-  d->Release();
 }
 
 TEST(Fleet, VerificationSeesEveryTargetMissedWhenNothingWasDestroyed) {
   auto rig = MakeRig(3, 120, 4, 2);
-  auto v = rig->fleet->Verify();
+  auto v = rig->fleet().Verify();
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->counts.targets, 8);
   EXPECT_EQ(v->counts.missed, 8);
@@ -90,10 +85,10 @@ TEST(Fleet, VerificationSeesExtrasWhenALiveBackendIsDestroyedToo) {
   auto rig = MakeRig(2, 100, 2, 2);
   auto d = MakeDestroyer("sock_diag");
   ASSERT_TRUE(d->Probe().ok());
-  Target t = rig->fleet->DyingBackend(rig->netns);
+  Target t = rig->target();
   t.endpoints.push_back(BackendEndpoint(1, Family::kIpv4));  // a backend that is alive
   ASSERT_TRUE(d->Destroy(t).ok());
-  auto v = rig->fleet->Verify();
+  auto v = rig->fleet().Verify();
   ASSERT_TRUE(v.ok());
   EXPECT_GT(v->counts.extra, 0);
   EXPECT_FALSE(v->ok(4));
@@ -134,11 +129,11 @@ TEST(Fleet, ANamespaceSharedByWorkersIsDestroyedExactly) {
   constexpr long kSockets = 3000;  // 4,500 descriptors in one namespace
   constexpr int kTargets = 40;
   auto rig = MakeRig(1, kSockets, kTargets, 1);
-  ASSERT_NE(rig->fleet, nullptr);
-  const FleetPlan& plan = rig->plan;
+  ASSERT_NE(rig, nullptr);
+  const FleetPlan& plan = rig->plan();
   ASSERT_GT(plan.netns[0].fds, 2048);
   ASSERT_GE(plan.netns[0].workers.size(), 3u);
-  for (pid_t pid : rig->fleet->worker_pids()) EXPECT_EQ(WorkerFdLimitOf(pid), 2048);
+  for (pid_t pid : rig->fleet().worker_pids()) EXPECT_EQ(WorkerFdLimitOf(pid), 2048);
   for (const WorkerPlan& wp : plan.workers) {
     long targets = 0;
     for (const SocketGroup& g : wp.groups) targets += g.target ? g.count : 0;
@@ -158,7 +153,7 @@ TEST(Fleet, ANamespaceSharedByWorkersIsDestroyedExactly) {
 TEST(Fleet, WorkersRunInTheGivenCgroupAndGoAway) {
   auto cg = ScopedCgroup::Create("test");
   ASSERT_TRUE(cg.ok()) << cg.status();
-  Scenario s;
+  ScenarioSpec s;
   s.namespaces = 2;
   s.sockets = 10;
   s.targets_per_netns = 1;

@@ -40,7 +40,7 @@ class SleepableKfuncTest : public ::testing::TestWithParam<SleepableIndex> {
     }
     d_ = std::make_unique<SleepableKfuncDestroyer>(GetParam());
     // The cgroup v2 root (this test's cgroup) scopes the index.
-    ASSERT_TRUE(d_->Prepare(FleetEnv{}).ok());
+    ASSERT_TRUE(d_->Prepare(PrepareEnv{}).ok());
   }
   void TearDown() override {
     if (d_) d_->Release();
@@ -231,7 +231,7 @@ TEST(SleepableKfuncPrice, ConnectCostAndMemory) {
     std::unique_ptr<SleepableKfuncDestroyer> d;
     if (m.index >= 0) {
       d = std::make_unique<SleepableKfuncDestroyer>(m.index ? SleepableIndex::kRbtree : SleepableIndex::kHash);
-      ASSERT_TRUE(d->Prepare(FleetEnv{}).ok());
+      ASSERT_TRUE(d->Prepare(PrepareEnv{}).ok());
     }
     auto in = ScopedNetns::Enter(ns->get());
     ASSERT_TRUE(in.ok());

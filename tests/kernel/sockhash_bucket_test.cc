@@ -9,118 +9,16 @@
 //     and removed between reads, shows every element that stays exactly
 //     once and none twice (the stock iterator restarts the bucket).
 // Everything is skipped on kernels without the patches (probe fails).
-// SOCKBENCH_SOCKHASH_PRICE_OUT=<file> also runs the price measurement
-// (connect() cost with insertion, map memory) and writes JSON there.
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <errno.h>
+// The price measurement is sockhash_bucket_price_test.cc.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
-#include <thread>
-#include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <optional>
-#include <set>
-#include <sstream>
-#include <string>
-#include <tuple>
-#include <vector>
-
-#include "bpf/sockhash_bucket.h"
-#include "sockbench_target.h"
-#include "harness/approaches/sockhash_bucket.h"
-#include "harness/bpf_skeleton.h"
-#include "harness/endpoint.h"
-#include "harness/netns.h"
-#include "harness/unique_fd.h"
-#include "tests/kernel/sockhash_test_support.h"
-#include "nlohmann/json.hpp"
-#include "sockhash_bucket.skel.h"
-#include "tests/kernel/destroy_scene.h"
+#include "tests/kernel/sockhash_bucket_support.h"
 
 namespace sockbench {
-
-SOCKBENCH_SKELETON_OPS(sockhash_bucket_bpf);
 
 namespace {
 
 using namespace sockhash_test;  // NOLINT: SkipReason, Cookie, Loopback4
-
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-
-
-// A UDP socket connected to `to` (no server needed), bound by connect().
-UniqueFd UdpConnected(const Endpoint& to) {
-  UniqueFd s(socket(AfOf(to.family), SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  EXPECT_TRUE(s.valid());
-  sockaddr_storage ss;
-  socklen_t len = to.ToSockaddr(&ss);
-  EXPECT_EQ(connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-  return s;
-}
-
-// All keys of a sockhash, by syscall.
-std::vector<sb_sockhash_key> Keys(int map) {
-  std::vector<sb_sockhash_key> out;
-  sb_sockhash_key k, next;
-  void* prev = nullptr;
-  while (bpf_map_get_next_key(map, prev, &next) == 0) {
-    out.push_back(next);
-    k = next;
-    prev = &k;
-  }
-  return out;
-}
-
-// A skeleton of our own (tests vary the map geometry).
-struct Geometry {
-  static inline uint32_t max_entries = 64;
-  static inline uint64_t map_extra = SB_SOCKHASH_PREFIX_LEN;
-  static void Apply(sockhash_bucket_bpf* s) {
-    bpf_map__set_max_entries(s->maps.sb_sockhash, max_entries);
-    bpf_map__set_map_extra(s->maps.sb_sockhash, map_extra);
-  }
-};
-
-absl::StatusOr<BpfSkeleton<sockhash_bucket_bpf>> LoadSkel(uint32_t max_entries, uint64_t map_extra) {
-  Geometry::max_entries = max_entries;
-  Geometry::map_extra = map_extra;
-  return BpfSkeleton<sockhash_bucket_bpf>::OpenAndLoad(Geometry::Apply);
-}
-
-
-// NetnsSet returns once the namespace's IPv6 addresses bind and route.
-absl::StatusOr<UniqueFd> NewNetns() { return NetnsSet::CreateOne({BackendAddressCount(3)}); }
-
-class InNetns {
- public:
-  InNetns() {
-    auto fd = NewNetns();
-    EXPECT_TRUE(fd.ok()) << fd.status();
-    fd_ = std::move(*fd);
-    auto in = ScopedNetns::Enter(fd_.get());
-    EXPECT_TRUE(in.ok());
-    in_.emplace(std::move(*in));
-  }
-  int fd() const { return fd_.get(); }
-
- private:
-  UniqueFd fd_;
-  std::optional<ScopedNetns> in_;
-};
 
 // ---------------------------------------------------------------------------
 // Connect-time indexing
@@ -128,7 +26,7 @@ class InNetns {
 TEST(SockhashBucket, ConnectedSocketsEnterTheMapAtConnectAndLeaveOnClose) {
   SKIP_UNLESS_SUPPORTED();
   SockhashBucketDestroyer d;
-  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // cgroup v2 root
+  ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // cgroup v2 root
   InNetns ns;
   // Namespace setup connects throw-away UDP sockets (to learn that its IPv6
   // addresses route); they come and go before this point.
@@ -189,7 +87,7 @@ TEST_P(SockhashBucketDestroy, ExactlyTheTargetIsDestroyedFromItsBucket) {
   SKIP_UNLESS_SUPPORTED();
   auto [proto, family] = GetParam();
   SockhashBucketDestroyer d;
-  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // before the sockets: they are indexed at connect
+  ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // before the sockets: they are indexed at connect
 
   auto a_fd = NewNetns();
   auto b_fd = NewNetns();
@@ -311,8 +209,8 @@ TEST(SockhashBucket, MisuseIsRefused) {
   int sockmap = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "sb_arr", 4, 8, 16, nullptr);
   ASSERT_GE(sockmap, 0) << strerror(errno);
   uint32_t idx = 0;
-  int destroy = bpf_program__fd((*skel)->progs.destroy_bucket);  // reads no key
-  EXPECT_FALSE(AttachSockhashIter(destroy, sockmap, &idx, sizeof(idx)).ok());
+  int keyless = bpf_program__fd((*skel)->progs.count_bucket);  // reads no key
+  EXPECT_FALSE(AttachSockhashIter(keyless, sockmap, &idx, sizeof(idx)).ok());
   EXPECT_EQ(errno, EINVAL);
   close(sockmap);
   // Without map_extra the whole key chooses the bucket: only a full-key
@@ -420,7 +318,7 @@ TEST(SockhashBucket, ResumesExactlyOnceWhileElementsAreAddedAndRemoved) {
 TEST(SockhashBucket, PassesRaceWithConnectAndClose) {
   SKIP_UNLESS_SUPPORTED();
   SockhashBucketDestroyer d;
-  ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());  // connect4 indexes the sockets
+  ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // connect4 indexes the sockets
   auto ns = NewNetns();
   ASSERT_TRUE(ns.ok());
   auto ns_cookie = NetnsCookie(ns->get());
@@ -462,188 +360,6 @@ TEST(SockhashBucket, PassesRaceWithConnectAndClose) {
   std::printf("%d passes, %ld sockets churned, %lu destroyed\n", passes, churned.load(),
               static_cast<unsigned long>(destroyed));
   d.Release();
-}
-
-// ---------------------------------------------------------------------------
-// The price: connect() with insertion, and memory. Only with
-// SOCKBENCH_SOCKHASH_PRICE_OUT set (minutes under TCG).
-
-double NowUs() {
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-long MeminfoKb(const char* field) {
-  std::ifstream f("/proc/meminfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
-  return -1;
-}
-
-long MemlockBytes(int map_fd) {
-  std::ifstream f("/proc/self/fdinfo/" + std::to_string(map_fd));
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("memlock:", 0) == 0) return std::strtol(line.c_str() + 8, nullptr, 10);
-  return -1;
-}
-
-long EnvLong(const char* name, long def) {
-  const char* v = getenv(name);
-  return v ? std::strtol(v, nullptr, 0) : def;
-}
-
-// Connects `n` sockets (UDP, or TCP with the peer accepted at once) to one
-// endpoint (`distinct` false: one bucket) or each to its own port (UDP
-// only: one bucket each); returns the mean connect() time in microseconds
-// of each block of `block` connects. Sockets are kept in `keep`; a fresh
-// namespace every 40000 sockets (port space).
-std::vector<double> ConnectSeries(Proto proto, long n, long block, bool distinct,
-                                  std::vector<UniqueFd>* keep, std::vector<UniqueFd>* namespaces) {
-  std::vector<double> means;
-  double acc = 0;
-  std::optional<ScopedNetns> in;
-  UniqueFd server;
-  const Endpoint tcp_backend = Loopback4(8000);
-  for (long i = 0; i < n; ++i) {
-    if (i % 40000 == 0) {
-      in.reset();
-      auto fd = NetnsSet::CreateOne({0});
-      EXPECT_TRUE(fd.ok()) << fd.status();
-      namespaces->push_back(std::move(*fd));
-      auto e = ScopedNetns::Enter(namespaces->back().get());
-      EXPECT_TRUE(e.ok());
-      in.emplace(std::move(*e));
-      if (proto == Proto::kTcp) {
-        server.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_storage ss;
-        socklen_t len = tcp_backend.ToSockaddr(&ss);
-        EXPECT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-        EXPECT_EQ(listen(server.get(), 4096), 0);
-        keep->push_back(UniqueFd(dup(server.get())));
-      }
-    }
-    Endpoint to = proto == Proto::kTcp ? tcp_backend : Loopback4(9);
-    if (distinct) {
-      to.port_be = htons(static_cast<uint16_t>(1 + i % 60000));
-      to.addr[2] = static_cast<uint8_t>(i / 60000);
-    }
-    UniqueFd s(socket(AF_INET, SockTypeOf(proto) | SOCK_CLOEXEC, 0));
-    sockaddr_storage ss;
-    socklen_t len = to.ToSockaddr(&ss);
-    double t0 = NowUs();
-    int rc = connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len);
-    acc += NowUs() - t0;
-    if (rc != 0) {
-      ADD_FAILURE() << "connect " << i << ": " << strerror(errno);
-      break;
-    }
-    keep->push_back(std::move(s));
-    if (proto == Proto::kTcp) keep->push_back(UniqueFd(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC)));
-    if ((i + 1) % block == 0) {
-      means.push_back(acc / block);
-      std::fprintf(stderr, "  %ld connects, last block %.1f us\n", i + 1, acc / block);
-      acc = 0;
-    }
-  }
-  return means;
-}
-
-void WriteJson(const char* out, const nlohmann::json& j) { std::ofstream(out) << j.dump(2) << "\n"; }
-
-TEST(SockhashBucketPrice, ConnectCostAndMemory) {
-  const char* out = getenv("SOCKBENCH_SOCKHASH_PRICE_OUT");
-  if (!out) GTEST_SKIP() << "set SOCKBENCH_SOCKHASH_PRICE_OUT=<file> to measure";
-  SKIP_UNLESS_SUPPORTED();
-  const long n = EnvLong("SOCKBENCH_PRICE_SOCKETS", 50000);
-  const long n_tcp = EnvLong("SOCKBENCH_PRICE_TCP_SOCKETS", 10000);
-  const long block = EnvLong("SOCKBENCH_PRICE_BLOCK", 5000);
-  const long entries = EnvLong("SOCKBENCH_PRICE_MAP_ENTRIES", 1 << 20);
-  const long holders = EnvLong("SOCKBENCH_PRICE_MAP_SOCKETS", 4096);
-  nlohmann::json j;
-  j["sockets"] = n;
-  j["tcp_sockets"] = n_tcp;
-  j["block"] = block;
-  j["vm"] = getenv("SOCKBENCH_VM") ? getenv("SOCKBENCH_VM") : "none";
-  j["patchset"] = getenv("SOCKBENCH_PATCHSET") ? getenv("SOCKBENCH_PATCHSET") : "none";
-
-  // Map memory: empty with max_entries = 1 << 20, and full: `entries` keys
-  // with distinct prefixes over `holders` sockets (a socket can be in a
-  // sockhash under many keys; keep the links per socket few, their removal
-  // walks the psock's link list).
-  {
-    std::fprintf(stderr, "memory: %ld entries over %ld sockets\n", entries, holders);
-    auto skel = LoadSkel(static_cast<uint32_t>(entries), SB_SOCKHASH_PREFIX_LEN);
-    ASSERT_TRUE(skel.ok()) << skel.status();
-    int map = bpf_map__fd((*skel)->maps.sb_sockhash);
-    j["memory"]["max_entries"] = entries;
-    j["memory"]["key_size"] = sizeof(sb_sockhash_key);
-    j["memory"]["memlock_empty_bytes"] = MemlockBytes(map);
-    InNetns ns;
-    std::vector<UniqueFd> socks;
-    for (long i = 0; i < holders; ++i) socks.push_back(UdpConnected(Loopback4(9)));
-    long slab0 = MeminfoKb("Slab:");
-    double t0 = NowUs();
-    long done = 0;
-    for (long i = 0; i < entries; ++i) {
-      sb_sockhash_key k = SockhashPrefix(Loopback4(static_cast<uint16_t>(i % 65536)));
-      k.addr_be[1] = static_cast<uint32_t>(i / 65536);
-      k.cookie = static_cast<uint64_t>(i);
-      uint64_t fd = socks[i % holders].get();
-      if (bpf_map_update_elem(map, &k, &fd, BPF_NOEXIST) != 0) {
-        ADD_FAILURE() << "update " << i << ": " << strerror(errno);
-        break;
-      }
-      ++done;
-    }
-    j["memory"]["entries"] = done;
-    j["memory"]["holder_sockets"] = holders;
-    j["memory"]["insert_us_per_entry_syscall"] = (NowUs() - t0) / std::max(1L, done);
-    j["memory"]["memlock_full_bytes"] = MemlockBytes(map);
-    j["memory"]["slab_kb_delta_full"] = MeminfoKb("Slab:") - slab0;
-    WriteJson(out, j);
-    std::fprintf(stderr, "memory done\n");
-  }
-
-  // connect(): no program, then with the programs inserting into the
-  // sockhash, with distinct prefixes (a bucket each) and with a single
-  // prefix (one bucket that grows to n).
-  struct Mode {
-    const char* name;
-    Proto proto;
-    bool program;
-    bool distinct;
-  };
-  for (Mode m : {Mode{"udp_no_program", Proto::kUdp, false, false},
-                 Mode{"udp_insert_distinct_prefixes", Proto::kUdp, true, true},
-                 Mode{"udp_insert_one_prefix", Proto::kUdp, true, false},
-                 Mode{"tcp_no_program", Proto::kTcp, false, false},
-                 Mode{"tcp_insert_one_prefix", Proto::kTcp, true, false}}) {
-    std::fprintf(stderr, "connect: %s\n", m.name);
-    std::vector<UniqueFd> keep, namespaces;
-    SockhashBucketDestroyer d;
-    if (m.program) {
-      ASSERT_TRUE(d.Prepare(FleetEnv{}).ok());
-    }
-    long slab0 = MeminfoKb("Slab:");
-    long count = m.proto == Proto::kTcp ? n_tcp : n;
-    std::vector<double> means = ConnectSeries(m.proto, count, block, m.distinct, &keep, &namespaces);
-    nlohmann::json r;
-    r["connect_us_per_block"] = means;
-    r["sockets"] = count;
-    r["slab_kb_delta"] = MeminfoKb("Slab:") - slab0;  // TCP: client + peer
-    if (d.map_fd() >= 0) {
-      r["inserted"] = d.index_counters().inserted;
-      r["insert_failed"] = d.index_counters().failed;
-      r["map_memlock_bytes"] = MemlockBytes(d.map_fd());
-    }
-    j["connect"][m.name] = r;
-    WriteJson(out, j);
-    keep.clear();
-    d.Release();
-  }
-  std::printf("%s\n", j.dump(2).c_str());
 }
 
 }  // namespace

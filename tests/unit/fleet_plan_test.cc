@@ -12,8 +12,8 @@
 namespace sockbench {
 namespace {
 
-Scenario Make(int ns, long socks, int per, int tns, int backends = 4) {
-  Scenario s;
+ScenarioSpec Make(int ns, long socks, int per, int tns, int backends = 4) {
+  ScenarioSpec s;
   s.namespaces = ns;
   s.sockets = socks;
   s.targets_per_netns = per;
@@ -140,7 +140,7 @@ TEST(FleetPlan, TheNetnsSweepsSingleNamespaceIsSplitUnderThisMachinesLimit) {
 
 TEST(FleetPlan, SharedAndWholeNamespacesMix) {
   // One big namespace between small ones: they keep whole workers.
-  Scenario s = Make(5, 5 * 12000, 2, 5);
+  ScenarioSpec s = Make(5, 5 * 12000, 2, 5);
   auto p = FleetPlan::Make(s, Fds(10000));
   ASSERT_TRUE(p.ok()) << p.status();
   ExpectWorkersHoldEverythingOnceWithin(*p, 10000);
@@ -179,7 +179,7 @@ TEST(FleetPlan, ClientsOfOrdinaryNamespacesKeepTheKernelsSourceAddress) {
 }
 
 TEST(FleetPlan, TcpSocketsCountTheirAcceptedPeer) {
-  Scenario s = Make(1, 100, 1, 1);
+  ScenarioSpec s = Make(1, 100, 1, 1);
   s.mix = {1, 0, 0, 0};  // tcp_ipv4 only
   auto p = FleetPlan::Make(s, Fds(19000));
   ASSERT_TRUE(p.ok());

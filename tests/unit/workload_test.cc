@@ -19,7 +19,7 @@ TEST(Workload, MinimalGetsDefaults) {
   EXPECT_EQ(w->name, "w");
   EXPECT_EQ(w->repetitions, 5);
   ASSERT_EQ(w->scenarios.size(), 1u);
-  const Scenario& s = w->scenarios[0];
+  const ScenarioSpec& s = w->scenarios[0];
   EXPECT_EQ(s.namespaces, 4);
   EXPECT_EQ(s.sockets, 100);
   EXPECT_EQ(s.targets_per_netns, 2);

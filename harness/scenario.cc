@@ -1,0 +1,137 @@
+#include "harness/scenario.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "harness/context.h"
+#include "harness/progress.h"
+#include "harness/status.h"
+
+namespace sockbench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Repetition Failed(Outcome outcome, std::string error) {
+  Repetition r;
+  r.outcome = outcome;
+  r.error = std::move(error);
+  return r;
+}
+
+}  // namespace
+
+Repetition UnsupportedRepetition(const absl::Status& reason) {
+  return Failed(Outcome::kUnsupported, absl::StrCat("unsupported: ", reason.message()));
+}
+
+Target PlanTarget(const FleetPlan& plan, const NetnsSet& netns) {
+  Target t;
+  t.tcp = t.udp = false;
+  for (const NetnsPlan& np : plan.netns)
+    for (const SocketGroup& g : np.groups) {
+      if (!g.target) continue;
+      Endpoint e = BackendEndpoint(g.backend, g.family);
+      bool known = false;
+      for (const Endpoint& have : t.endpoints) known |= have == e;
+      if (!known) t.endpoints.push_back(e);
+      (g.proto == Proto::kTcp ? t.tcp : t.udp) = true;
+    }
+  t.netns_fds = netns.AllFds();
+  t.netns_cookies = netns.cookies();
+  return t;
+}
+
+absl::StatusOr<std::unique_ptr<Scenario>> Scenario::Build(const FleetPlan& plan,
+                                                          const ScenarioEnv& env,
+                                                          const std::vector<Destroyer*>& approaches) {
+  const std::string label = plan.scenario.Label();
+  std::map<std::string, long> before = SocketMemory();
+  const auto t0 = Clock::now();
+  absl::StatusOr<NetnsSet> netns;
+  {
+    Progress p(absl::StrCat("namespaces for ", label));
+    netns = NetnsSet::Create(plan.scenario.namespaces, plan.netns_options(), p.Fn());
+  }
+  if (!netns.ok()) return netns.status();
+  std::unique_ptr<Scenario> s(new Scenario(plan, std::move(*netns)));
+  s->memory_before_ = std::move(before);
+  s->cgroup_fd_ = env.cgroup_fd;
+  for (Destroyer* d : approaches) (void)s->Prepare(*d);  // recorded, reported per repetition
+  absl::Status st = s->BuildFleet(env);
+  if (!st.ok())
+    return absl::Status(st.code(), absl::StrCat("building the fleet for ", label, ": ", st.message()));
+  s->setup_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
+  s->memory_after_ = SocketMemory();
+  return s;
+}
+
+absl::Status Scenario::BuildFleet(const ScenarioEnv& env) {
+  Progress p(absl::StrCat("sockets for ", plan_.scenario.Label()));
+  SB_ASSIGN_OR_RETURN(fleet_, Fleet::Build(plan_, netns_, env.cgroup_path, p.Fn()));
+  target_ = PlanTarget(plan_, netns_);
+  return absl::OkStatus();
+}
+
+Scenario::~Scenario() {
+  // Release() is for after the fleet is gone (destroyer.h).
+  fleet_.reset();
+  for (auto& [d, st] : prepared_) d->Release();
+}
+
+absl::Status Scenario::Prepare(Destroyer& d) {
+  absl::Status st = d.Prepare(PrepareEnv{&netns_, cgroup_fd_});
+  prepared_[&d] = st;
+  return st;
+}
+
+void Scenario::Release(Destroyer& d) {
+  if (prepared_.erase(&d)) d.Release();
+}
+
+std::optional<Repetition> Scenario::CannotRun(Destroyer& d) const {
+  auto prepared = prepared_.find(&d);
+  if (prepared == prepared_.end())
+    return Failed(Outcome::kPrepareFailed, "prepare failed: not prepared for this scenario");
+  if (!prepared->second.ok())
+    return Failed(Outcome::kPrepareFailed, absl::StrCat("prepare failed: ", prepared->second.message()));
+  return std::nullopt;
+}
+
+Repetition Scenario::RunRepetition(Destroyer& d) {
+  if (std::optional<Repetition> no = CannotRun(d)) return *no;
+  if (!targets_fresh_) {
+    absl::Status st = fleet_->RecreateTargets();
+    if (!st.ok()) return Failed(Outcome::kRecreateFailed, absl::StrCat("re-creating targets: ", st.message()));
+  }
+  targets_fresh_ = false;
+
+  Repetition r;
+  const auto t0 = Clock::now();
+  absl::StatusOr<DestroyStats> stats = d.Destroy(target_);
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!stats.ok()) {
+    r.outcome = Outcome::kDestroyFailed;
+    r.error = absl::StrCat("destroy failed: ", stats.status().message());
+    return r;
+  }
+  r.stats = *stats;
+  absl::StatusOr<VerifyResult> v = fleet_->Verify();
+  if (!v.ok()) {
+    r.outcome = Outcome::kVerifyError;
+    r.error = absl::StrCat("verification could not run: ", v.status().message());
+    return r;
+  }
+  r.verify = *v;
+  const long targets = plan_.scenario.targets();
+  if (!v->ok(targets)) {
+    r.outcome = Outcome::kVerifyFailed;
+    r.error = absl::StrFormat("verification failed: %d of %d targets destroyed, %d missed, %d extra; first: %s",
+                              v->counts.destroyed, targets, v->counts.missed, v->counts.extra,
+                              v->first_problem);
+  }
+  return r;
+}
+
+}  // namespace sockbench
