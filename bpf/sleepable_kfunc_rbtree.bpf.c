@@ -62,10 +62,24 @@ struct {
 	__type(value, struct sb_tree);
 } sb_tree_map SEC(".maps");
 
-/* A red-black tree of SB_SK_MAX nodes is at most 2 log2(SB_SK_MAX + 1)
- * deep.
+/* may_goto (the kernel's can_loop, written out for clang 14, which has no
+ * may_goto mnemonic): a loop the verifier checks until its states converge,
+ * instead of walking every iteration of a counted loop, whose paths multiply
+ * with the tree's depth. The kernel bounds how often it may loop.
  */
-#define SB_TREE_MAX_DEPTH 44
+#define sb_can_loop							\
+	({ __label__ l_break, l_continue;				\
+	bool ret = true;						\
+	asm volatile goto("1:.byte 0xe5;				\
+		      .byte 0;						\
+		      .long ((%l[l_break] - 1b - 8) / 8) & 0xffff;	\
+		      .short 0"						\
+		      :::: l_break);					\
+	goto l_continue;						\
+	l_break: ret = false;						\
+	l_continue:;							\
+	ret;								\
+	})
 
 __s64 sb_nodes;		/* nodes in the tree */
 
@@ -159,7 +173,7 @@ static __always_inline struct bpf_rb_node *sb_find(struct sb_tree *t, const stru
 {
 	struct bpf_rb_node *rb = bpf_rbtree_root(&t->root);
 
-	for (int depth = 0; rb && depth < SB_TREE_MAX_DEPTH; depth++) {
+	while (rb && sb_can_loop) {
 		int c = sb_pos_cmp(p, container_of(rb, struct sb_sk_node, node));
 
 		if (c == 0)
@@ -174,7 +188,7 @@ static __always_inline struct bpf_rb_node *sb_next(struct sb_tree *t, const stru
 {
 	struct bpf_rb_node *rb = bpf_rbtree_root(&t->root), *best = NULL;
 
-	for (int depth = 0; rb && depth < SB_TREE_MAX_DEPTH; depth++) {
+	while (rb && sb_can_loop) {
 		if (sb_pos_cmp(p, container_of(rb, struct sb_sk_node, node)) < 0) {
 			best = rb;
 			rb = bpf_rbtree_left(&t->root, rb);
