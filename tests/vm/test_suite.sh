@@ -119,9 +119,10 @@ def check(cond, what):
 
 probe = json.load(open(sys.argv[1]))
 support = {a["name"]: a for a in probe["approaches"]}
-for name in ("sock_diag", "iter_per_netns", "iter_all_netns", "sockhash_bucket"):
+for name in ("sock_diag", "iter_per_netns", "iter_all_netns", "sockhash_bucket",
+             "sleepable_kfunc", "sleepable_kfunc_rbtree"):
     check(support[name]["supported"], f"probe: {name} supported ({support[name]['reason']})")
-for name in ("sk_storage_iter", "sleepable_kfunc"):
+for name in ("sk_storage_iter",):
     check(not support[name]["supported"] and support[name]["reason"],
           f"probe: {name} unsupported with a reason: {support[name]['reason']!r}")
 
@@ -129,7 +130,8 @@ res = json.load(open(sys.argv[2]))
 ctx = res["context"]
 check(ctx["kernel_release"].startswith("7.3."), f"kernel_release {ctx['kernel_release']}")
 check(ctx["vm"] in ("kvm", "tcg"), f"vm mode {ctx['vm']}")
-check("all-netns/" in ctx["patchset"] and "sockmap/" in ctx["patchset"], f"patchset {ctx['patchset'][:60]}...")
+check(all(f"{s}/" in ctx["patchset"] for s in ("all-netns", "sockmap", "sleepable")),
+      f"patchset {ctx['patchset'][:60]}...")
 by_approach = {}
 for b in res["benchmarks"]:
     by_approach.setdefault(b["name"].split("/")[1], []).append(b)
