@@ -6,7 +6,9 @@
  * Destroying: the variant's SEC("syscall") program, run with
  * BPF_PROG_TEST_RUN once per dying backend, takes that backend's entries
  * in the namespaces of sb_netns, finds each socket again with
- * bpf_sk_lookup_connected() and calls sb_destroy_entry() on it.
+ * bpf_sk_lookup_connected() and calls sb_destroy_entry() on it. The
+ * namespaces of a pass are sb_netns_filter.bpf.h's, checked against the
+ * netns cookie recorded in the entry.
  *
  * A variant provides, before including this file:
  *   sb_index_insert(ref, entry): 0 or a negative error; may set ref->slot;
@@ -25,6 +27,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sb_constants.h"
+#include "sb_netns_filter.bpf.h"
 #include "sockbench_target.h"
 #include "sleepable_kfunc.h"
 
@@ -52,13 +55,6 @@ struct {
 	__type(value, __u32);
 } sb_cgroup SEC(".maps");
 
-/* Network namespaces a destroy pass may touch, by netns cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
-} sb_netns SEC(".maps");
 
 /* Socket cookie -> where its entry is (release side, UDP reconnects). */
 struct {

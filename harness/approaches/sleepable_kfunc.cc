@@ -23,6 +23,8 @@
 #include "harness/cgroup.h"
 #include "harness/libbpf_log.h"
 #include "harness/netns.h"
+#include "harness/netns_filter.h"
+#include "harness/probe_socket.h"
 #include "harness/status.h"
 #include "harness/unique_fd.h"
 #include "sockbench_target.h"
@@ -75,7 +77,7 @@ struct SleepableKfuncDestroyer::State {
   virtual SleepableIndexStats Index() const = 0;
   virtual int netns_map_fd() const = 0;
   virtual uint64_t MapBytes() const = 0;
-  std::vector<uint64_t> loaded_cookies;  // in the sb_netns filter now
+  NetnsFilter netns;
 };
 
 namespace {
@@ -172,20 +174,8 @@ absl::StatusOr<std::unique_ptr<SleepableKfuncDestroyer::State>> LoadVariant(Slee
   return Load<sleepable_kfunc_rbtree_bpf>();
 }
 
-absl::Status SetNetnsScope(SleepableKfuncDestroyer::State* s, const std::vector<uint64_t>& cookies) {
-  if (s->loaded_cookies == cookies) return absl::OkStatus();
-  int map = s->netns_map_fd();
-  for (uint64_t c : s->loaded_cookies) bpf_map_delete_elem(map, &c);
-  s->loaded_cookies.clear();
-  uint8_t one = 1;
-  for (uint64_t c : cookies)
-    if (bpf_map_update_elem(map, &c, &one, BPF_ANY) < 0) return ErrnoStatus("sleepable_kfunc: netns scope map");
-  s->loaded_cookies = cookies;
-  return absl::OkStatus();
-}
-
 absl::StatusOr<DestroyStats> RunTarget(SleepableKfuncDestroyer::State* s, const Target& target) {
-  SB_RETURN_IF_ERROR(SetNetnsScope(s, target.netns_cookies));
+  SB_RETURN_IF_ERROR(s->netns.Set(s->netns_map_fd(), target.netns_cookies));
   s->ResetCounters();
   // One BPF_PROG_TEST_RUN per dying backend (and protocol: the index keys
   // TCP and UDP services apart).
@@ -200,28 +190,13 @@ absl::StatusOr<DestroyStats> RunTarget(SleepableKfuncDestroyer::State* s, const 
 // the fexit program; a pass over its backend must destroy it, and the
 // application must see ECONNABORTED.
 absl::Status DestroyOneSocket(SleepableKfuncDestroyer::State* s) {
-  UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!sock.valid()) return ErrnoStatus("probe: socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (bind(sock.get(), reinterpret_cast<sockaddr*>(&a), len) < 0) return ErrnoStatus("probe: bind");
-  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0)
-    return ErrnoStatus("probe: getsockname");
-  if (connect(sock.get(), reinterpret_cast<sockaddr*>(&a), len) < 0) return ErrnoStatus("probe: connect");
-  uint64_t netns = 0;
-  socklen_t clen = sizeof(netns);
-  if (getsockopt(sock.get(), SOL_SOCKET, SO_NETNS_COOKIE, &netns, &clen) < 0)
-    return ErrnoStatus("probe: SO_NETNS_COOKIE");
+  SB_ASSIGN_OR_RETURN(ProbeSocket sock, ProbeSocket::Create());
   Target t;
-  t.endpoints = {Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&a))};
+  t.endpoints = {sock.local};
   t.tcp = false;
-  t.netns_cookies = {netns};
+  t.netns_cookies = {sock.netns_cookie};
   SB_ASSIGN_OR_RETURN(DestroyStats st, RunTarget(s, t));
-  char b;
-  ssize_t n = recv(sock.get(), &b, 1, MSG_DONTWAIT);
-  int err = n < 0 ? errno : 0;
+  int err = sock.PendingError();
   if (st.destroyed != 1 || err != ECONNABORTED)
     return absl::FailedPreconditionError(absl::StrCat(
         "the kernel loads the programs, but a pass did not destroy the indexed socket (indexed ",

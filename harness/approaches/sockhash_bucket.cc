@@ -21,6 +21,7 @@
 #include "harness/cgroup.h"
 #include "harness/libbpf_log.h"
 #include "harness/netns_filter.h"
+#include "harness/probe_socket.h"
 #include "harness/status.h"
 #include "sb_constants.h"
 #include "sockhash_bucket.skel.h"
@@ -54,30 +55,14 @@ absl::Status RunSockhashPass(int prog_fd, int map_fd, const sb_sockhash_key* pre
 // connected to itself goes into the map; a pass over its bucket must
 // destroy it (the application sees ECONNABORTED).
 absl::Status DestroyOneSocket(sockhash_bucket_bpf* skel, NetnsFilter* filter) {
-  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return ErrnoStatus("probe: socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (bind(s.get(), reinterpret_cast<sockaddr*>(&a), len) < 0) return ErrnoStatus("probe: bind");
-  if (getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) < 0)
-    return ErrnoStatus("probe: getsockname");
-  if (connect(s.get(), reinterpret_cast<sockaddr*>(&a), len) < 0) return ErrnoStatus("probe: connect");
-  uint64_t cookie = 0, netns = 0;
-  socklen_t clen = sizeof(cookie);
-  if (getsockopt(s.get(), SOL_SOCKET, SO_COOKIE, &cookie, &clen) < 0) return ErrnoStatus("probe: SO_COOKIE");
-  clen = sizeof(netns);
-  if (getsockopt(s.get(), SOL_SOCKET, SO_NETNS_COOKIE, &netns, &clen) < 0)
-    return ErrnoStatus("probe: SO_NETNS_COOKIE");
-
-  Endpoint ep = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&a));
+  SB_ASSIGN_OR_RETURN(ProbeSocket s, ProbeSocket::Create());
+  Endpoint ep = s.local;
   sb_sockhash_key key = SockhashPrefix(ep);
-  key.cookie = cookie;
-  uint64_t fd = static_cast<uint64_t>(s.get());
+  key.cookie = s.cookie;
+  uint64_t fd = static_cast<uint64_t>(s.fd.get());
   int map = bpf_map__fd(skel->maps.sb_sockhash);
   if (bpf_map_update_elem(map, &key, &fd, BPF_NOEXIST) < 0) return ErrnoStatus("probe: sockhash update");
-  SB_RETURN_IF_ERROR(filter->Set(bpf_map__fd(skel->maps.sb_netns), {netns}));
+  SB_RETURN_IF_ERROR(filter->Set(bpf_map__fd(skel->maps.sb_netns), {s.netns_cookie}));
 
   Target t;
   t.endpoints = {ep};
@@ -88,9 +73,7 @@ absl::Status DestroyOneSocket(sockhash_bucket_bpf* skel, NetnsFilter* filter) {
   skel->bss->sb_want_udp = 1;
   SB_RETURN_IF_ERROR(RunSockhashPass(bpf_program__fd(skel->progs.destroy_bucket), map, &key));
   const sb_counters& c = skel->bss->sb_counters;
-  char b;
-  ssize_t n = recv(s.get(), &b, 1, MSG_DONTWAIT);
-  int err = n < 0 ? errno : 0;
+  int err = s.PendingError();
   if (c.destroyed != 1 || err != ECONNABORTED)
     return absl::FailedPreconditionError(absl::StrCat(
         "the kernel loads the programs, but a prefix pass did not destroy the socket (visited ",
