@@ -1,8 +1,7 @@
 /* The namespace filter of the programs that see sockets of every namespace
- * (iter_all_netns, sockhash_bucket, sleepable_kfunc): a pass touches a socket
- * only if its
- * namespace's cookie is in sb_netns, which userspace fills with the
- * namespaces the agent manages (harness/netns_filter.h).
+ * (iter_all_netns, sockhash_bucket, sleepable_kfunc): a pass touches a
+ * socket only if its namespace's cookie is in sb_netns, which userspace
+ * fills with the namespaces the agent manages (harness/netns_filter.h).
  */
 #ifndef SB_NETNS_FILTER_BPF_H
 #define SB_NETNS_FILTER_BPF_H
