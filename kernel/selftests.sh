@@ -54,9 +54,12 @@ cleanup() {
 	for p in "${tmp_paths[@]}"; do rm -rf -- "$p"; done
 }
 
-# Sets names, key, out (the cache directory) for $series_name.
+# Sets names, key, out (the cache directory) for $series_name. The
+# packages first: the key names the compiler's version (a dpkg query when
+# they are there, so a warm call stays offline).
 select_build() {
 	local series_file
+	ensure_packages "${need_pkgs[@]}"
 	mapfile -t names < <(selftest_names "$series_name" "$patch_root" | awk '!seen[$0]++')
 	((${#names[@]})) || die "no selftests selected"
 	series_file=$(series_file_for "$series_name" "$patch_root") || exit 1
@@ -77,7 +80,6 @@ build_selftests() {
 		printf '%s\n' "$out"
 		return 0
 	fi
-	ensure_packages "${need_pkgs[@]}"
 	# vmlinux.h from the series' non-debug kernel: the same tree's BTF.
 	kernel=$("$here/build.sh" --series "$series_name" | tail -n 1) || die "kernel build failed"
 	vmlinux=${kernel%/*}/vmlinux
