@@ -52,6 +52,10 @@ source "$here/lib/source.sh"
 source "$here/lib/series.sh"
 # shellcheck source=lib/config.sh
 source "$here/lib/config.sh"
+# shellcheck source=lib/tree.sh
+source "$here/lib/tree.sh"
+# shellcheck source=lib/publish.sh
+source "$here/lib/publish.sh"
 
 usage() {
 	sed -n '5,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -70,136 +74,10 @@ cleanup() {
 	for p in "${tmp_paths[@]}"; do rm -rf -- "$p"; done
 }
 
-# --- the Debian tree: pristine record, series check, update ------------------
-g() { git --git-dir="$gitdir" --work-tree="$tree" -C "$tree" "$@"; }
-
-# Apply the whole series, in order, to a scratch index made from the pristine
-# tree: no file of the tree is touched, so a patch that does not apply fails
-# here, naming the patch, before anything is modified or compiled. Sets
-# want_tree to the git tree id of pristine+series.
-check_series() {
-	local scratch_idx i name err
-	scratch_idx=$(mktemp "$srcdir/index.XXXXXX")
-	tmp_paths+=("$scratch_idx")
-	GIT_INDEX_FILE=$scratch_idx g read-tree refs/sockbench/pristine
-	for i in "${!patch_names[@]}"; do
-		name=${patch_names[i]}
-		if ! err=$(GIT_INDEX_FILE=$scratch_idx g apply --cached -p"${patch_strips[i]}" \
-			-- "${patch_paths[i]}" 2>&1); then
-			printf '%s\n' "$err" >&2
-			local also=""
-			[[ $src_note == fallback* ]] && also=" (pinned $PIN_VERSION is not offered any more; offered: ${src_offered:-?})"
-			die "patch $name (series entry $((i + 1)) of ${#patch_names[@]}) does not apply to $src_pkg $src_version$also; source tree left unchanged"
-		fi
-	done
-	((${#patch_names[@]})) && log "all ${#patch_names[@]} patches apply to $src_pkg $src_version"
-	want_tree=$(GIT_INDEX_FILE=$scratch_idx g write-tree)
-}
-
-# 1. Pristine tree, extracted once per source version. `.complete` is written
-#    last, so an interrupted extraction is redone from scratch.
-extract_pristine() {
-	[[ -f $srcdir/.complete ]] && return 0
-	[[ -n $src_tarball ]] || die "internal: no .deb for $src_pkg $src_version"
-	log "extracting $src_pkg $src_version"
-	rm -rf -- "$srcdir"
-	mkdir -p "$tree"
-	extract_debian_source "$src_tarball" "$tree"
-	log "recording the pristine tree in git (lets later runs verify/reset it)"
-	git init -q --bare "$gitdir"
-	git --git-dir="$gitdir" config core.autocrlf false
-	git --git-dir="$gitdir" config gc.auto 0
-	# Loose objects compressed lightly: a local record, speed beats disk.
-	git --git-dir="$gitdir" config core.looseCompression 1
-	git --git-dir="$gitdir" config core.bare false
-	# -f: the tarball contains files that the kernel's .gitignore excludes.
-	killable git --git-dir="$gitdir" --work-tree="$tree" -C "$tree" add -A -f .
-	g -c user.name=sockbench -c user.email=sockbench@localhost \
-		commit -q --no-verify -m "pristine $src_pkg $src_version"
-	g update-ref refs/sockbench/pristine HEAD
-	touch "$srcdir/.complete"
-}
-
-# 2. Bring the working tree to exactly pristine + series. What it holds now
-#    is recorded (untracked files too, so files created by an earlier patch
-#    are seen), compared, and only differing files are rewritten: they get a
-#    new mtime, so make rebuilds exactly what depends on them, and a patch
-#    dropped from the series can never stay compiled in.
-update_tree() {
-	local have_tree
-	g add -A -f .
-	have_tree=$(g write-tree)
-	if [[ $have_tree != "$want_tree" ]]; then
-		log "updating source tree to patchset $patchset_id"
-		g read-tree -u --reset "$want_tree"
-		g add -A -f .
-		have_tree=$(g write-tree)
-		[[ $have_tree == "$want_tree" ]] ||
-			die "source tree $tree does not match pristine+series after update (have $have_tree, want $want_tree)"
-	else
-		log "source tree already holds patchset $patchset_id"
-	fi
-}
-
 kmake() {
 	# LOCALVERSION= (set, empty): no "+" suffix from setlocalversion.
 	# KCONFIG_CONFIG unset: a caller's value would redirect .config.
 	killable env -u KCONFIG_CONFIG make -C "$tree" O="$objdir" ARCH="$ARCH_MAKE" LOCALVERSION= "$@" >&2
-}
-
-# 5. Publish: fill a temporary directory, then rename it into place, so a
-#    reader either sees a complete kernel directory or none.
-publish() {
-	local stage config_sha release build_seconds patchset_json patch_json="" n debug_json=false
-	stage=$(mktemp -d "$kroot/.stage.XXXXXX")
-	tmp_paths+=("$stage")
-	cp "$objdir/arch/x86/boot/bzImage" "$stage/bzImage"
-	cp "$objdir/vmlinux" "$stage/vmlinux"
-	cp "$objdir/System.map" "$stage/System.map"
-	cp "$objdir/.config" "$stage/config"
-	config_sha=$(sha256_file "$stage/config")
-	release=$(cat "$objdir/include/config/kernel.release")
-	build_seconds=$(($(date +%s) - started))
-	if [[ -n $patchset_sha ]]; then
-		for n in "${patch_names[@]}"; do patch_json+="${patch_json:+, }\"$n\""; done
-		patchset_json="{\"sha256\": \"$patchset_sha\", \"patches\": [$patch_json]}"
-	else
-		patchset_json='"none"'
-	fi
-	((debug)) && debug_json=true
-	cat >"$stage/build-info.json" <<JSON
-{
-  "source_package": "$src_pkg",
-  "source_version": "$src_version",
-  "source_note": "$src_note",
-  "kernel_release": "$release",
-  "config_sha256": "$config_sha",
-  "preempt_model": "$(preempt_model "$stage/config")",
-  "patchset": $patchset_json,
-  "patchset_id": "$patchset_id",
-  "series": "$series_name",
-  "debug": $debug_json,
-  "gcc": "$(gcc -dumpfullversion 2>/dev/null || echo unknown)",
-  "pahole": "$(pahole --version 2>/dev/null || echo unknown)",
-  "build_seconds": $build_seconds,
-  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "cache_key": "$key"
-}
-JSON
-	# KEY=VALUE lines for vm.sh to export inside the guest (parsed, not sourced).
-	cat >"$stage/guest.env" <<ENV
-SOCKBENCH_PATCHSET=$patchset_id
-SOCKBENCH_KERNEL_CONFIG_SHA256=$config_sha
-SOCKBENCH_KERNEL_RELEASE=$release
-SOCKBENCH_KERNEL_DEBUG=$debug
-SOCKBENCH_KERNEL_SOURCE=$src_pkg $src_version
-SOCKBENCH_KERNEL_PREEMPT=$(preempt_model "$stage/config")
-ENV
-	chmod 755 "$stage"
-	if ! mv -T "$stage" "$out" 2>/dev/null; then
-		is_built || die "could not move $stage to $out"
-	fi
-	log "built $release ($src_pkg $src_version, patchset $patchset_id, debug=$debug) in ${build_seconds}s"
 }
 
 is_built() { [[ -f $out/build-info.json && -f $out/bzImage ]]; }
@@ -254,17 +132,7 @@ main() {
 		resolve_debian_source "$cache_root"
 	fi
 
-	# --- cache key -----------------------------------------------------------
-	local frag_lines="" f cfg_material obj_key
-	for f in "${fragments[@]}"; do
-		[[ -f $f ]] || die "config fragment $f is missing"
-		frag_lines+="fragment $(basename "$f") $(sha256_file "$f")"$'\n'
-	done
-	cfg_material="sockbench-kernel recipe=$RECIPE"$'\n'"source=$src_pkg $src_version"$'\n'"debug=$debug"$'\n'"$frag_lines"
-	key=$(sha256_str "$cfg_material$patch_lines")
-	# The object directory ignores the patches on purpose: a patch change then
-	# rebuilds only what the changed files affect.
-	obj_key=$(sha256_str "$cfg_material")
+	cache_key "$RECIPE" "${fragments[@]}" # sets key, obj_key
 	out=$kroot/$key
 
 	if ((print_dir)); then

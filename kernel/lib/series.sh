@@ -10,6 +10,9 @@
 # read_series FILE sets patch_paths, patch_names, patch_strips, patch_shas,
 # patch_lines (the cache-key material), patchset_sha and patchset_id.
 # FILE may be empty: no patches (patchset_id "none").
+#
+# cache_key RECIPE FRAGMENT... sets key (the kernel's cache directory name)
+# and obj_key (its object directory's) from what decides the build.
 
 # read_series_lines FILE [PREFIX]: append FILE's patches, named PREFIX/name.
 read_series_lines() {
@@ -81,4 +84,21 @@ series_file_for() {
 		fi
 		;;
 	esac
+}
+
+# cache_key RECIPE FRAGMENT...: key = sha256 of the recipe version, the
+# source identity (src_pkg, src_version), the debug flag ($debug), every
+# fragment's name and contents, and the series (patch_lines). obj_key leaves
+# the patches out on purpose: a patch change then rebuilds, in the same
+# object directory, only what the changed files affect.
+cache_key() {
+	local recipe=$1 f frag_lines="" cfg_material
+	shift
+	for f in "$@"; do
+		[[ -f $f ]] || die "config fragment $f is missing"
+		frag_lines+="fragment $(basename "$f") $(sha256_file "$f")"$'\n'
+	done
+	cfg_material="sockbench-kernel recipe=$recipe"$'\n'"source=$src_pkg $src_version"$'\n'"debug=$debug"$'\n'"$frag_lines"
+	key=$(sha256_str "$cfg_material$patch_lines")
+	obj_key=$(sha256_str "$cfg_material")
 }
