@@ -75,7 +75,7 @@ for i in "${!patch_paths[@]}"; do
 	awk '
 		/^Subject: / { sub(/^Subject: /, ""); subj = $0; insubj = 1; next }
 		insubj && /^[ \t]/ { sub(/^[ \t]+/, " "); subj = subj $0; next }
-		insubj { insubj = 0; print subj; next }
+		insubj { insubj = 0; print subj; print; next }
 		/^---$/ { exit }
 		subj != "" { print }
 	' "$p" >"$tmp/msg"

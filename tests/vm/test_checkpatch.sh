@@ -21,6 +21,13 @@ trap 'rm -rf -- "$work"' EXIT
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
+# subject_of PATCH: its Subject header, folded lines joined.
+subject_of() {
+	awk '/^Subject: / { s = substr($0, 10); on = 1; next }
+	     on && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
+	     on { print s; exit }' "$1"
+}
+
 for series in "$patches"/*/series; do
 	dir=$(dirname "$series")
 	name=$(basename "$dir")
@@ -35,6 +42,17 @@ for series in "$patches"/*/series; do
 		"$repo/kernel/export-series.sh" --series "$name" --out "$work/$name" 2>"$work/$name.err"; then
 		fail "$name: export failed: $(cat "$work/$name.err")"
 		continue
+	fi
+	# The posting keeps each stored subject, and its body apart from it.
+	exported=$(for f in "$work/$name"/*.patch; do
+		[[ $f == *0000-cover-letter.patch ]] || subject_of "$f" | sed 's/^\[PATCH[^]]*\] //'
+	done)
+	stored=$(for b in "${listed[@]}"; do subject_of "$dir/$b"; done)
+	if [[ $exported == "$stored" ]]; then
+		pass "$name: the posting's subjects are the stored ones"
+	else
+		fail "$name: the posting's subjects differ from the stored ones:"
+		diff <(printf '%s\n' "$stored") <(printf '%s\n' "$exported") | sed 's/^/    /'
 	fi
 	for f in "$work/$name"/*.patch; do
 		[[ $f == *0000-cover-letter.patch ]] && continue
