@@ -221,15 +221,6 @@ static __always_inline bool sb_in_scope(__u64 netns_cookie)
 	return bpf_map_lookup_elem(&sb_netns, &netns_cookie) != NULL;
 }
 
-static __always_inline bool sb_key_eq(const struct sb_backend_key *a,
-				      const struct sb_backend_key *b)
-{
-	return a->family == b->family && a->l4proto == b->l4proto &&
-	       a->port_be == b->port_be && a->addr_be[0] == b->addr_be[0] &&
-	       a->addr_be[1] == b->addr_be[1] && a->addr_be[2] == b->addr_be[2] &&
-	       a->addr_be[3] == b->addr_be[3];
-}
-
 /* An entry the pass took out of the index: find its socket and destroy it.
  * Sleeps (the kfunc takes the socket lock): call it with no lock held and
  * outside any for_each callback.
