@@ -1,6 +1,5 @@
 #include "harness/approaches/sleepable_kfunc.h"
 
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
@@ -10,8 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +18,7 @@
 #include "bpf/sb_constants.h"
 #include "bpf/sleepable_kfunc.h"
 #include "harness/bpf_iter_util.h"
+#include "harness/bpf_map_memory.h"
 #include "harness/bpf_skeleton.h"
 #include "harness/cgroup.h"
 #include "harness/libbpf_log.h"
@@ -42,14 +42,6 @@ namespace {
 // The map a variant's index lives in, for its memory (fdinfo "memlock").
 bpf_map* IndexMap(sleepable_kfunc_bpf* s) { return s->maps.sb_slots; }
 bpf_map* IndexMap(sleepable_kfunc_rbtree_bpf* s) { return s->maps.sb_tree_map; }
-
-uint64_t MemlockBytes(int map_fd) {
-  std::ifstream f("/proc/self/fdinfo/" + std::to_string(map_fd));
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("memlock:", 0) == 0) return std::strtoull(line.c_str() + 8, nullptr, 10);
-  return 0;
-}
 
 sb_backend_key BackendKey(const Endpoint& e, int l4proto) {
   sb_backend_key k;
@@ -147,8 +139,10 @@ class VariantState : public SleepableKfuncDestroyer::State {
   int netns_map_fd() const override { return bpf_map__fd(skel_->maps.sb_netns); }
 
   uint64_t MapBytes() const override {
-    return MemlockBytes(bpf_map__fd(IndexMap(skel_.get()))) +
-           MemlockBytes(bpf_map__fd(skel_->maps.sb_sock_ref));
+    uint64_t bytes = 0;
+    for (bpf_map* m : {IndexMap(skel_.get()), skel_->maps.sb_sock_ref})
+      bytes += static_cast<uint64_t>(std::max<int64_t>(0, MapMemlockBytes(bpf_map__fd(m))));
+    return bytes;
   }
 
  private:

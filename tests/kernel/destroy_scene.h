@@ -24,6 +24,27 @@ struct Conn {
   UniqueFd client, peer;  // peer: the accepted side, TCP only
 };
 
+// One more client of the backend server `server` (for `backend`, in the
+// current namespace), with its accepted peer for TCP.
+inline Conn ConnectClient(Proto proto, Family family, int backend, int server) {
+  Endpoint ep = BackendEndpoint(backend, family);
+  sockaddr_storage ss;
+  socklen_t len = ep.ToSockaddr(&ss);
+  int one = 1;
+  Conn c;
+  c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
+  if (family == Family::kIpv6) setsockopt(c.client.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  EXPECT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0)
+      << ep.ToString() << ": " << strerror(errno);
+  if (proto == Proto::kTcp) {
+    pollfd p{server, POLLIN, 0};
+    EXPECT_EQ(poll(&p, 1, 10000), 1) << "no connection queued on " << ep.ToString();
+    c.peer.reset(accept4(server, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    EXPECT_TRUE(c.peer.valid());
+  }
+  return c;
+}
+
 // A backend server for `backend` in the current namespace (kept in
 // `servers`) plus one client connected to it.
 inline Conn ConnectTo(Proto proto, Family family, int backend, std::vector<UniqueFd>* servers) {
@@ -40,17 +61,7 @@ inline Conn ConnectTo(Proto proto, Family family, int backend, std::vector<Uniqu
   if (proto == Proto::kTcp) {
     EXPECT_EQ(listen(server.get(), 8), 0);
   }
-  Conn c;
-  c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
-  if (family == Family::kIpv6) setsockopt(c.client.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-  EXPECT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0)
-      << ep.ToString() << ": " << strerror(errno);
-  if (proto == Proto::kTcp) {
-    pollfd p{server.get(), POLLIN, 0};
-    EXPECT_EQ(poll(&p, 1, 10000), 1) << "no connection queued on " << ep.ToString();
-    c.peer.reset(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    EXPECT_TRUE(c.peer.valid());
-  }
+  Conn c = ConnectClient(proto, family, backend, server.get());
   servers->push_back(std::move(server));
   return c;
 }

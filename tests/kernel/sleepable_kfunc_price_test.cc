@@ -2,7 +2,6 @@
 // measurement, opt-in, not a check.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <time.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +15,7 @@
 #include "harness/unique_fd.h"
 #include "nlohmann/json.hpp"
 #include "tests/kernel/destroy_scene.h"
+#include "tests/kernel/price_support.h"
 
 namespace sockbench {
 namespace {
@@ -25,20 +25,6 @@ namespace {
 // all go to one backend; the index's map memory and the slab growth per
 // socket. Opt-in (SOCKBENCH_SLEEPABLE_PRICE_OUT=<file>); results in
 // docs/sleepable_kfunc.md.
-double NowUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-long SlabKb() {
-  std::ifstream f("/proc/meminfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("Slab:", 0) == 0) return std::strtol(line.c_str() + 5, nullptr, 10);
-  return -1;
-}
-
 TEST(SleepableKfuncPrice, ConnectCostAndMemory) {
   const char* out = getenv("SOCKBENCH_SLEEPABLE_PRICE_OUT");
   if (!out) GTEST_SKIP() << "set SOCKBENCH_SLEEPABLE_PRICE_OUT=<file> to measure";
@@ -81,7 +67,7 @@ TEST(SleepableKfuncPrice, ConnectCostAndMemory) {
     Endpoint ep = BackendEndpoint(0, Family::kIpv4);
     sockaddr_storage ss;
     socklen_t len = ep.ToSockaddr(&ss);
-    long slab0 = SlabKb();
+    long slab0 = MeminfoKb("Slab:");
     std::vector<double> means;
     double acc = 0;
     for (long i = 0; i < n; ++i) {
@@ -104,7 +90,7 @@ TEST(SleepableKfuncPrice, ConnectCostAndMemory) {
     }
     nlohmann::json r;
     r["connect_us_per_block"] = means;
-    r["slab_kb_delta"] = SlabKb() - slab0;  // TCP: client + peer
+    r["slab_kb_delta"] = MeminfoKb("Slab:") - slab0;  // TCP: client + peer
     if (d) {
       SleepableIndexStats s = d->index_stats();
       r["inserted"] = s.inserted - inserted0;

@@ -51,34 +51,12 @@ class SleepableKfuncTest : public ::testing::TestWithParam<SleepableIndex> {
     out.push_back(ConnectIn(ns, proto, family, backend));
     auto in = ScopedNetns::Enter(netns_[ns].get());
     EXPECT_TRUE(in.ok());
-    int server = servers_.back().get();
-    Endpoint ep = BackendEndpoint(backend, family);
-    sockaddr_storage ss;
-    socklen_t len = ep.ToSockaddr(&ss);
-    for (int i = 1; i < n; ++i) {
-      Conn c;
-      c.client.reset(socket(AfOf(family), SockTypeOf(proto) | SOCK_CLOEXEC, 0));
-      EXPECT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-      if (proto == Proto::kTcp) {
-        pollfd p{server, POLLIN, 0};
-        EXPECT_EQ(poll(&p, 1, 10000), 1);
-        c.peer.reset(accept4(server, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        EXPECT_TRUE(c.peer.valid());
-      }
-      out.push_back(std::move(c));
-    }
+    for (int i = 1; i < n; ++i) out.push_back(ConnectClient(proto, family, backend, servers_.back().get()));
     return out;
   }
-  Target Backend0(Proto proto, Family family, std::vector<int> namespaces) {
-    Target t;
-    t.endpoints = {BackendEndpoint(0, family)};
-    t.tcp = proto == Proto::kTcp;
-    t.udp = proto == Proto::kUdp;
-    for (int ns : namespaces) {
-      t.netns_fds.push_back(netns_[ns].get());
-      t.netns_cookies.push_back(cookies_[ns]);
-    }
-    return t;
+  // Backend 0 dies, for `proto` sockets in namespace `ns`.
+  Target Backend0(Proto proto, Family family, int ns) {
+    return Backend0In(proto, family, netns_[ns].get(), cookies_[ns]);
   }
 
   std::vector<UniqueFd> netns_, servers_;
@@ -101,7 +79,7 @@ TEST_P(SleepableKfuncTest, IndexFollowsConnectCloseAndDestroy) {
       EXPECT_EQ(after.failed, 0u);
       EXPECT_EQ(after.live() - before.live(), 4u);
 
-      auto stats = d_->Destroy(Backend0(proto, family, {0}));
+      auto stats = d_->Destroy(Backend0(proto, family, 0));
       ASSERT_TRUE(stats.ok()) << stats.status();
       EXPECT_EQ(stats->destroyed, 4u);
       EXPECT_EQ(stats->failed, 0u);
@@ -109,7 +87,7 @@ TEST_P(SleepableKfuncTest, IndexFollowsConnectCloseAndDestroy) {
       for (const Conn& c : open) EXPECT_EQ(RecvErrno(c.client.get()), ECONNABORTED);
 
       // Each at most once: nothing of the backend is left to destroy.
-      stats = d_->Destroy(Backend0(proto, family, {0}));
+      stats = d_->Destroy(Backend0(proto, family, 0));
       ASSERT_TRUE(stats.ok()) << stats.status();
       EXPECT_EQ(stats->visited, 0u);
       EXPECT_EQ(stats->destroyed, 0u);
@@ -123,7 +101,7 @@ TEST_P(SleepableKfuncTest, IndexFollowsConnectCloseAndDestroy) {
 TEST_P(SleepableKfuncTest, OtherNamespacesStayIndexed) {
   Conn a = ConnectIn(0, Proto::kUdp, Family::kIpv4, 0);
   Conn b = ConnectIn(1, Proto::kUdp, Family::kIpv4, 0);
-  auto stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, {0}));
+  auto stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, 0));
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->destroyed, 1u);
   EXPECT_EQ(RecvErrno(a.client.get()), ECONNABORTED);
@@ -131,7 +109,7 @@ TEST_P(SleepableKfuncTest, OtherNamespacesStayIndexed) {
   EXPECT_TRUE(Connected(b.client.get()));
   EXPECT_EQ(d_->index_stats().live(), 1u);
 
-  stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, {1}));
+  stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, 1));
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->destroyed, 1u);
   EXPECT_EQ(RecvErrno(b.client.get()), ECONNABORTED);
@@ -157,14 +135,14 @@ TEST_P(SleepableKfuncTest, UdpReconnectMovesTheEntry) {
   EXPECT_EQ(d_->index_stats().replaced, 1u);
   EXPECT_EQ(d_->index_stats().live(), 1u);
 
-  Target old_backend = Backend0(Proto::kUdp, Family::kIpv4, {0});
+  Target old_backend = Backend0(Proto::kUdp, Family::kIpv4, 0);
   old_backend.endpoints = {BackendEndpoint(1, Family::kIpv4)};
   auto stats = d_->Destroy(old_backend);
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->visited, 0u);
   EXPECT_TRUE(Connected(c.client.get()));
 
-  stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, {0}));
+  stats = d_->Destroy(Backend0(Proto::kUdp, Family::kIpv4, 0));
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->destroyed, 1u);
   EXPECT_EQ(RecvErrno(c.client.get()), ECONNABORTED);

@@ -4,6 +4,8 @@
 // the JSON; skipped on kernels without the sockmap series.
 #include <gtest/gtest.h>
 
+#include "harness/bpf_map_memory.h"
+#include "tests/kernel/price_support.h"
 #include "tests/kernel/sockhash_bucket_support.h"
 
 namespace sockbench {
@@ -15,27 +17,6 @@ using namespace sockhash_test;  // NOLINT: SkipReason, Cookie, Loopback4
 // ---------------------------------------------------------------------------
 // The price: connect() with insertion, and memory. Only with
 // SOCKBENCH_SOCKHASH_PRICE_OUT set (minutes under TCG).
-
-double NowUs() {
-  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-long MeminfoKb(const char* field) {
-  std::ifstream f("/proc/meminfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + std::strlen(field), nullptr, 10);
-  return -1;
-}
-
-long MemlockBytes(int map_fd) {
-  std::ifstream f("/proc/self/fdinfo/" + std::to_string(map_fd));
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("memlock:", 0) == 0) return std::strtol(line.c_str() + 8, nullptr, 10);
-  return -1;
-}
 
 long EnvLong(const char* name, long def) {
   const char* v = getenv(name);
@@ -127,7 +108,7 @@ TEST(SockhashBucketPrice, ConnectCostAndMemory) {
     int map = bpf_map__fd((*skel)->maps.sb_sockhash);
     j["memory"]["max_entries"] = entries;
     j["memory"]["key_size"] = sizeof(sb_sockhash_key);
-    j["memory"]["memlock_empty_bytes"] = MemlockBytes(map);
+    j["memory"]["memlock_empty_bytes"] = MapMemlockBytes(map);
     InNetns ns;
     std::vector<UniqueFd> socks;
     for (long i = 0; i < holders; ++i) socks.push_back(UdpConnected(Loopback4(9)));
@@ -148,7 +129,7 @@ TEST(SockhashBucketPrice, ConnectCostAndMemory) {
     j["memory"]["entries"] = done;
     j["memory"]["holder_sockets"] = holders;
     j["memory"]["insert_us_per_entry_syscall"] = (NowUs() - t0) / std::max(1L, done);
-    j["memory"]["memlock_full_bytes"] = MemlockBytes(map);
+    j["memory"]["memlock_full_bytes"] = MapMemlockBytes(map);
     j["memory"]["slab_kb_delta_full"] = MeminfoKb("Slab:") - slab0;
     WriteJson(out, j);
     std::fprintf(stderr, "memory done\n");
@@ -184,7 +165,7 @@ TEST(SockhashBucketPrice, ConnectCostAndMemory) {
     if (d.map_fd() >= 0) {
       r["inserted"] = d.index_counters().inserted;
       r["insert_failed"] = d.index_counters().failed;
-      r["map_memlock_bytes"] = MemlockBytes(d.map_fd());
+      r["map_memlock_bytes"] = MapMemlockBytes(d.map_fd());
     }
     j["connect"][m.name] = r;
     WriteJson(out, j);
