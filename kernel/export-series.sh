@@ -9,7 +9,10 @@
 #   --results FILE    result file whose table goes into the cover letter
 #                     (plots/results_table.py --cover) where the letter says
 #                     @RESULTS_TABLE@ or @RESULTS_TABLE approach,approach@;
-#                     without it the letter says that no table was generated
+#                     repeat it for several files (e.g. the patched VM and
+#                     the stock host): one table, each file's context under
+#                     it; without it the letter says that no table was
+#                     generated
 #   --subject-prefix  default "PATCH bpf-next"
 #   -v N              series version (default 1, or as git format-patch -v)
 #
@@ -25,15 +28,15 @@ source "$here/lib/common.sh"
 # shellcheck source=lib/series.sh
 source "$here/lib/series.sh"
 
-name="" out="" results="" prefix="PATCH bpf-next" version=1
+name="" out="" results=() prefix="PATCH bpf-next" version=1
 while (($#)); do
 	case $1 in
 	--series) name=$2; shift ;;
 	--out) out=$2; shift ;;
-	--results) results=$2; shift ;;
+	--results) results+=("$2"); shift ;;
 	--subject-prefix) prefix=$2; shift ;;
 	-v) version=$2; shift ;;
-	-h | --help) sed -n '5,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '5,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
 	shift
@@ -43,7 +46,7 @@ done
 series_dir=$here/patches/$name
 [[ -f $series_dir/series ]] || die "--series $name: no $series_dir/series"
 [[ -f $series_dir/cover-letter.txt ]] || die "--series $name: no $series_dir/cover-letter.txt"
-[[ -z $results || -f $results ]] || die "--results $results: no such file"
+for r in "${results[@]}"; do [[ -f $r ]] || die "--results $r: no such file"; done
 if [[ -e $out ]] && [[ -n $(ls -A "$out" 2>/dev/null) ]]; then die "--out $out is not empty"; fi
 
 who_name=${GIT_AUTHOR_NAME:-$(git config user.name || true)}
@@ -90,10 +93,12 @@ git format-patch -q --cover-letter -v "$version" --subject-prefix="$prefix" -o "
 # table generated from the result file.
 cover=$(find "$out" -name '*0000-cover-letter.patch' -print -quit)
 # "@RESULTS_TABLE a,b,c@" in the letter names the approaches to show.
-approaches=$(grep -o '@RESULTS_TABLE[^@]*@' "$series_dir/cover-letter.txt" | head -1 | sed -n 's/^@RESULTS_TABLE \([a-z_,]*\)@$/\1/p')
+# A letter without one (rto-timeout: its numbers are the lazy runner's, not
+# a destroy table) gets none.
+approaches=$({ grep -o '@RESULTS_TABLE[^@]*@' "$series_dir/cover-letter.txt" || true; } | head -1 | sed -n 's/^@RESULTS_TABLE \([a-z_,]*\)@$/\1/p')
 {
-	if [[ -n $results ]]; then
-		/usr/bin/python3 "$here/../plots/results_table.py" --cover ${approaches:+--approaches "$approaches"} "$results"
+	if ((${#results[@]})); then
+		/usr/bin/python3 "$here/../plots/results_table.py" --cover ${approaches:+--approaches "$approaches"} "${results[@]}"
 	else
 		echo "(no result file given to kernel/export-series.sh: no table)"
 	fi

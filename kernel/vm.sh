@@ -33,7 +33,7 @@
 #   124  the guest did not finish within --timeout and was killed
 #   125  vm.sh itself failed (bad usage, missing kernel, qemu failed, guest
 #        died without reporting the command's status)
-#   130/143  interrupted by SIGINT/SIGTERM (the guest is stopped)
+#   129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (the guest is stopped)
 #
 # Environment: SOCKBENCH_ACCEL=kvm|tcg forces the accelerator (otherwise KVM
 # is used only if a test boot with it succeeds; the answer is cached per
@@ -92,7 +92,7 @@ cleanup() {
 # shellcheck disable=SC2317 # invoked via trap
 on_signal() {
 	local sig=$1 code=$2
-	trap - INT TERM
+	trap - HUP INT TERM
 	log "caught SIG$sig, stopping the guest"
 	exit_code=$code
 	exit "$code"
@@ -331,6 +331,7 @@ main() {
 	cache_root=${SOCKBENCH_CACHE:-/var/cache/sockbench}
 	run=$(mktemp -d "${TMPDIR:-/tmp}/sockbench-vm.XXXXXX")
 	trap cleanup EXIT
+	trap 'on_signal HUP 129' HUP
 	trap 'on_signal INT 130' INT
 	trap 'on_signal TERM 143' TERM
 
