@@ -6,5 +6,9 @@ namespace sockbench {
 
 int ProbeCommand();
 int RunCommand();
+int ExportCommand();
+int PriceCommand();
+// `sockbench lazy` (bench/lazy_cmd.cc, lazy/).
+int LazyCommand();
 
 }  // namespace sockbench

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/flags/declare.h"
@@ -10,3 +11,7 @@ ABSL_DECLARE_FLAG(std::string, approach);
 ABSL_DECLARE_FLAG(int, repetitions);
 ABSL_DECLARE_FLAG(std::string, out);
 ABSL_DECLARE_FLAG(long, socket_cap);
+ABSL_DECLARE_FLAG(std::string, hold_at);
+ABSL_DECLARE_FLAG(std::optional<int>, sockets);
+ABSL_DECLARE_FLAG(std::string, format);
+ABSL_DECLARE_FLAG(std::string, in);

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,12 +24,26 @@
 ABSL_FLAG(bool, json, false, "probe: print JSON instead of a table");
 ABSL_FLAG(std::string, workload, "", "run: workload file (workloads/*.json)");
 ABSL_FLAG(std::string, approach, "all",
-          absl::StrCat(sockbench::Approaches().Help("run, leak: comma-separated approaches"),
-                       "; leak aborts sockets with each one the kernel supports"));
+          absl::StrCat(sockbench::Approaches().Help("run, leak, price: comma-separated approaches"),
+                       "; leak aborts sockets with each one the kernel supports; price takes those that "
+                       "record sockets at connect time ('all': every one of them), or 'none' for its "
+                       "baseline alone"));
 ABSL_FLAG(int, repetitions, 0, "run: timed repetitions per approach and scenario (0: the workload's)");
 ABSL_FLAG(std::string, out, "",
-          "run, leak: result JSON path (default results/<kernel_release>-<UTC timestamp>.json, "
-          "leak: results/leak[-churn]-<kernel_release>.json)");
+          "run, leak, price, export: result JSON path (default results/<kernel_release>-<UTC timestamp>.json, "
+          "leak: results/leak[-churn]-<kernel_release>.json, price: results/price-<kernel_release>.json, "
+          "export: standard output)");
+ABSL_FLAG(std::string, format, "",
+          "export: bmf (Bencher Metric Format) or gab (github-action-benchmark, customSmallerIsBetter)");
+ABSL_FLAG(std::string, in, "", "export: a result file of sockbench run (either schema version)");
+// Unset means the command's own default (leak: 64, price: 8000), so that an
+// explicit --sockets 0 is an error, not a default.
+ABSL_FLAG(std::optional<int>, sockets, std::nullopt,
+          "leak: sockets per matrix cell (default 64); price: connect()s per approach, protocol "
+          "and family (default 8000)");
+ABSL_FLAG(std::string, hold_at, "",
+          "run, for the signal tests: hold once at PHASE (namespaces, prepare, fleet, timed), print "
+          "'holding at PHASE' and go on at SIGUSR1");
 ABSL_FLAG(long, socket_cap, 0,
           "run: skip (and report as skipped) scenarios with more sockets than this; 0 = no cap. "
           "For scaled-down runs, e.g. in an emulated VM");
@@ -45,7 +61,15 @@ constexpr char kUsage[] =
     "                                 reverse-NAT leak matrix (cilium#42649) and cost per strategy\n"
     "  leak --churn N [--lru_size N] [--churn_sockets N] [--live_sockets N] [--out FILE]\n"
     "                                 LRU harm when a backend keeps dying\n"
-    "Needs root. See README.md and docs/.";
+    "  price [--approach LIST] [--sockets N] [--out FILE]\n"
+    "                                 what connect() pays for approaches that record sockets at connect\n"
+    "                                 time (UDP, TCP; IPv4, IPv6), against no programs\n"
+    "  lazy --workload FILE [--approach LIST] [--repetitions N] [--out FILE]\n"
+    "                                 lazy alternatives (ICMP unreachable, RTO timeout): when each socket\n"
+    "                                 notices its backend is gone, beside a destroy pass (docs/lazy.md)\n"
+    "  export --format bmf|gab --in FILE [--out FILE]\n"
+    "                                 a run result for Bencher (bmf) or github-action-benchmark (gab)\n"
+    "Needs root, except export. See README.md and docs/.";
 
 // `sockbench vm [vm flags] -- <sockbench command>`: hand over to the VM
 // runner (kernel/vm.sh), which boots the kernel with this machine's root
@@ -73,6 +97,11 @@ int VmCommand(int argc, char** argv) {
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
+  // vm.sh stops its guest from traps on SIGHUP, SIGINT and SIGTERM, but bash
+  // cannot trap a signal that was ignored when it started, and a script's
+  // background job (`sockbench vm ... &`) starts with SIGINT ignored: a
+  // Ctrl-C or kill -INT would then leave the guest running to its timeout.
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) std::signal(sig, SIG_DFL);
   execvp("bash", cargv.data());
   std::perror("sockbench vm: exec kernel/vm.sh");
   return 1;
@@ -109,11 +138,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sockbench %s: unexpected argument '%s'\n", cmd.c_str(), positional[1]);
     return 2;
   }
-  if (cmd != "probe" && cmd != "run" && cmd != "leak") {
-    std::fprintf(stderr, "sockbench: unknown command '%s' (commands: probe, run, leak; see sockbench --help)\n",
+  if (cmd != "probe" && cmd != "run" && cmd != "leak" && cmd != "price" && cmd != "export" &&
+      cmd != "lazy") {
+    std::fprintf(stderr,
+                 "sockbench: unknown command '%s' (commands: probe, run, leak, price, lazy, export; see sockbench "
+                 "--help)\n",
                  cmd.c_str());
     return 2;
   }
+  if (cmd == "export") return sockbench::ExportCommand();  // reads a file: no root
   if (geteuid() != 0) {
     std::fprintf(stderr, "sockbench %s: needs root (namespaces, BPF, SOCK_DESTROY)\n", cmd.c_str());
     return 2;
@@ -122,7 +155,10 @@ int main(int argc, char** argv) {
   sockbench::InstallCleanupHandlers();
   sockbench::InstallLibbpfLogger();
   if (cmd == "probe") return sockbench::ProbeCommand();
+  if (cmd == "price") return sockbench::PriceCommand();
+  if (cmd == "lazy") return sockbench::LazyCommand();
   if (cmd == "leak")
-    return sockbench::LeakCommand(absl::GetFlag(FLAGS_approach), absl::GetFlag(FLAGS_out));
+    return sockbench::LeakCommand(absl::GetFlag(FLAGS_approach), absl::GetFlag(FLAGS_out),
+                                  absl::GetFlag(FLAGS_sockets).value_or(64));
   return sockbench::RunCommand();
 }

@@ -19,6 +19,7 @@
 #include "harness/cgroup.h"
 #include "harness/context.h"
 #include "harness/fleet_plan.h"
+#include "harness/hold_point.h"
 #include "harness/registry.h"
 #include "harness/result_json.h"
 #include "harness/scenario.h"
@@ -43,12 +44,15 @@ void SetCounters(benchmark::State& state, const Scenario& scenario, const Repeti
   state.counters["missed"] = static_cast<double>(r.verify.counts.missed);
   state.counters["extra"] = static_cast<double>(r.verify.counts.extra);
   state.counters["peer_reset"] = static_cast<double>(r.verify.counts.peer_reset);
+  state.counters["unconnected"] = static_cast<double>(r.verify.counts.unconnected);
+  state.counters["unconnected_extra"] = static_cast<double>(r.verify.counts.unconnected_extra);
   state.counters["visited"] = static_cast<double>(r.stats.visited);
   state.counters["setup_seconds"] = scenario.setup_seconds();
 }
 
 // One Google Benchmark repetition (one iteration) is one harness
-// repetition; a run that cannot time is an error entry with the reason.
+// repetition; a run that cannot time is an error run with the reason, which
+// the result file lists under sockbench_not_timed (ResultDocument).
 void TimeOne(benchmark::State& state, Scenario& scenario, ApproachSlot& slot, BenchmarkLog* log) {
   std::optional<Repetition> no =
       slot.probe.ok() ? scenario.CannotRun(*slot.destroyer) : UnsupportedRepetition(slot.probe);
@@ -111,6 +115,8 @@ int RunCommand() {
   if (reps == 0) reps = wl->repetitions;
   long cap = absl::GetFlag(FLAGS_socket_cap);
   if (cap < 0) return Fail(2, "--socket_cap must be >= 0");
+  if (absl::Status st = SetHoldPhase(absl::GetFlag(FLAGS_hold_at)); !st.ok())
+    return Fail(2, std::string(st.message()));
 
   // Every scenario that will run must be buildable before anything is
   // created. Scenarios over --socket_cap are not planned: a cap exists to
@@ -167,15 +173,19 @@ int RunCommand() {
     memory.push_back({{"scenario", s.Label()}, {"workers", plan.worker_count()},
                       {"setup_seconds", sc.setup_seconds()}, {"before", sc.memory_before()},
                       {"after", sc.memory_after()}});
-    std::printf("scenario %s: %d namespaces, %ld sockets, %d workers, built in %.2f s\n",
-                s.Label().c_str(), s.namespaces, s.sockets, plan.worker_count(), sc.setup_seconds());
+    std::printf("scenario %s: %d namespaces, %ld sockets (+%ld unconnected UDP senders), %d workers, built in %.2f s\n",
+                s.Label().c_str(), s.namespaces, s.sockets, s.unconnected(), plan.worker_count(),
+                sc.setup_seconds());
     std::fflush(stdout);  // tests and wrappers wait for this line
 
     for (auto& slot : slots) {
       const std::string name = absl::StrCat("destroy/", slot.name, "/", s.Label());
       const int n = slot.probe.ok() ? reps : 1;
       BenchmarkLog* log = &logs.emplace_back();
-      log->run_name = absl::StrCat(name, "/iterations:1/repeats:", n, "/manual_time");
+      // As the result file names it: no repeats:N (WithStableName).
+      log->run_name = absl::StrCat(name, "/iterations:1/manual_time");
+      log->targets = s.targets();
+      log->known_defect = Approaches().Find(slot.name)->known_defect;
       benchmark::RegisterBenchmark(name.c_str(),
                                    [&sc, &slot, log](benchmark::State& st) { TimeOne(st, sc, slot, log); })
           ->UseManualTime()
@@ -195,7 +205,10 @@ int RunCommand() {
   context["repetitions"] = reps;
   context["socket_memory"] = memory;
   context["skipped_scenarios"] = skipped;
-  nlohmann::json doc = {{"context", context}, {"benchmarks", reporter.runs()}};
+  std::map<std::string, nlohmann::json> details;
+  for (const BenchmarkLog& log : logs)
+    if (nlohmann::json d = NotTimedDetails(log); !d.is_null()) details[log.run_name] = std::move(d);
+  nlohmann::json doc = ResultDocument(std::move(context), reporter.runs(), details);
   absl::Status st = WriteJsonFile(out, doc);
   if (!st.ok()) return Fail(1, std::string(st.message()));
   int failures = PrintSummary({logs.begin(), logs.end()});

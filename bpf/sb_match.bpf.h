@@ -40,6 +40,27 @@ static __always_inline bool sb_is_target(const struct sock_common *skc)
 	return false;
 }
 
+/* Does a backend an agent stored (family, port and address in network
+ * order, IPv4 in addr_be[0], the rest zero) name one of the pass's
+ * endpoints? For the approaches that match on stored state before
+ * looking at the socket (sk_storage_iter, the leak study's own-map pass).
+ */
+static __always_inline bool sb_stored_backend_is_target(__u32 family, __u16 port_be,
+							 const __u32 *addr_be)
+{
+	for (__u32 i = 0; i < SB_MAX_ENDPOINTS; i++) {
+		const struct sb_endpoint *ep = &sb_endpoints[i];
+
+		if (i >= sb_n_endpoints)
+			break;
+		if (ep->family == family && ep->port_be == port_be &&
+		    ep->addr_be[0] == addr_be[0] && ep->addr_be[1] == addr_be[1] &&
+		    ep->addr_be[2] == addr_be[2] && ep->addr_be[3] == addr_be[3])
+			return true;
+	}
+	return false;
+}
+
 /* A matched target: destroy it and count the outcome. */
 static __always_inline void sb_destroy(struct sock_common *skc)
 {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "harness/libbpf_log.h"
+#include "harness/netns.h"
 #include "harness/status.h"
 #include "harness/unique_fd.h"
 
@@ -54,6 +55,33 @@ absl::Status RunIterator(int link_fd) {
     // (kernel MAX_ITER_OBJECTS); the iterator resumes on the next read.
     if (n < 0 && errno != EAGAIN && errno != EINTR) return ErrnoStatus("read iterator");
   }
+}
+
+absl::Status InEachNetns(const std::vector<int>& netns_fds, const std::function<absl::Status()>& pass) {
+  SB_ASSIGN_OR_RETURN(UniqueFd home, CurrentNetns());
+  absl::Status st;
+  for (int ns : netns_fds) {
+    if (!(st = SetNetns(ns)).ok()) break;
+    if (!(st = pass()).ok()) break;
+  }
+  SB_RETURN_IF_ERROR(SetNetns(home.get()));
+  return st;
+}
+
+absl::Status CgroupLinks::Attach(const std::vector<bpf_program*>& programs, int cgroup_fd, const char* who) {
+  for (bpf_program* p : programs) {
+    ClearLibbpfLog();
+    bpf_link* l = bpf_program__attach_cgroup(p, cgroup_fd);
+    if (!l)
+      return ErrnoStatus(absl::StrCat(who, ": attach ", bpf_program__section_name(p), ": ", LibbpfReason()));
+    links_.push_back(l);
+  }
+  return absl::OkStatus();
+}
+
+void CgroupLinks::Detach() {
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
 }
 
 }  // namespace sockbench

@@ -5,8 +5,10 @@
 
 #include <cstring>
 
+#include <functional>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,6 +42,28 @@ class IterLinks {
 // current namespace and read it to the end (the programs print nothing).
 absl::Status RunIterator(int link_fd);
 
+// Enters each namespace in turn and runs `pass` there (a stock iterator
+// shows the namespace current when it is created), then returns to the
+// calling thread's namespace; stops at the first error.
+absl::Status InEachNetns(const std::vector<int>& netns_fds, const std::function<absl::Status()>& pass);
+
+// cgroup programs attached with bpf_link (BPF_F_ALLOW_MULTI semantics),
+// detached by Detach() or on destruction.
+class CgroupLinks {
+ public:
+  CgroupLinks() = default;
+  CgroupLinks(const CgroupLinks&) = delete;
+  CgroupLinks& operator=(const CgroupLinks&) = delete;
+  ~CgroupLinks() { Detach(); }
+  // Attaches every program to `cgroup_fd`; on an error, what was attached
+  // stays until Detach(). `who` names the approach in the error.
+  absl::Status Attach(const std::vector<bpf_program*>& programs, int cgroup_fd, const char* who);
+  void Detach();
+
+ private:
+  std::vector<bpf_link*> links_;
+};
+
 // Writes the target endpoints into a skeleton's .bss (see bpf/sb_match.bpf.h)
 // and zeroes its counters.
 template <typename Bss>
@@ -57,6 +81,14 @@ absl::Status LoadTargetIntoBss(Bss* bss, const Target& target) {
   }
   bss->sb_n_endpoints = static_cast<__u32>(target.endpoints.size());
   return absl::OkStatus();
+}
+
+inline DestroyStats& operator+=(DestroyStats& a, const DestroyStats& b) {
+  a.visited += b.visited;
+  a.matched += b.matched;
+  a.destroyed += b.destroyed;
+  a.failed += b.failed;
+  return a;
 }
 
 inline DestroyStats StatsFromCounters(const sb_counters& c) {

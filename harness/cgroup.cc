@@ -76,6 +76,13 @@ absl::StatusOr<UniqueFd> OpenCgroupV2Root() {
   return fd;
 }
 
+absl::StatusOr<UniqueFd> OpenAttachCgroup(int cgroup_fd) {
+  if (cgroup_fd < 0) return OpenCgroupV2Root();
+  UniqueFd fd(fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("dup cgroup fd");
+  return fd;
+}
+
 absl::Status JoinCgroup(const std::string& path) {
   std::string procs = absl::StrCat(path, "/cgroup.procs");
   UniqueFd f(open(procs.c_str(), O_WRONLY | O_CLOEXEC));

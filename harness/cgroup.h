@@ -35,6 +35,11 @@ std::string CgroupV2Root();
 // no cgroup of sockbench's own).
 absl::StatusOr<UniqueFd> OpenCgroupV2Root();
 
+// The cgroup an approach attaches its connect-time programs to: its own
+// copy of `cgroup_fd` (the workers' cgroup), or, when that is -1 (kernel
+// tests, which run no workers), the cgroup v2 root, which holds the test.
+absl::StatusOr<UniqueFd> OpenAttachCgroup(int cgroup_fd);
+
 // Moves the calling process into the cgroup at `path`.
 absl::Status JoinCgroup(const std::string& path);
 

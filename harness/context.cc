@@ -141,22 +141,27 @@ RunContext RunContext::Collect() {
   c.num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   c.mem_total_kib = MemTotalKib();
   c.sockbench_git_revision = SOCKBENCH_GIT_REVISION;
+  c.sockbench_git_dirty = SOCKBENCH_GIT_DIRTY != 0;
+  c.sockbench_git_diff_sha256 = SOCKBENCH_GIT_DIFF_SHA256;
   return c;
 }
 
 nlohmann::json RunContext::ToJson() const {
-  return {{"kernel_release", kernel_release},
-          {"kernel_config_sha256", kernel_config_sha256},
-          {"kernel_source", kernel_source},
-          {"preempt_model", preempt_model},
-          {"patchset", patchset},
-          {"vm", vm},
-          {"cpu_model", cpu_model},
-          {"host_name", host_name},
-          {"num_cpus", num_cpus},
-          {"mem_total_kib", mem_total_kib},
-          {"machine", absl::StrCat(cpu_model, ", ", num_cpus, " CPUs, ", mem_total_kib / 1024, " MiB")},
-          {"sockbench_git_revision", sockbench_git_revision}};
+  nlohmann::json j = {{"kernel_release", kernel_release},
+                      {"kernel_config_sha256", kernel_config_sha256},
+                      {"kernel_source", kernel_source},
+                      {"preempt_model", preempt_model},
+                      {"patchset", patchset},
+                      {"vm", vm},
+                      {"cpu_model", cpu_model},
+                      {"host_name", host_name},
+                      {"num_cpus", num_cpus},
+                      {"mem_total_kib", mem_total_kib},
+                      {"machine", absl::StrCat(cpu_model, ", ", num_cpus, " CPUs, ", mem_total_kib / 1024, " MiB")},
+                      {"sockbench_git_revision", sockbench_git_revision},
+                      {"sockbench_git_dirty", sockbench_git_dirty}};
+  if (sockbench_git_dirty) j["sockbench_git_diff_sha256"] = sockbench_git_diff_sha256;
+  return j;
 }
 
 std::map<std::string, long> SocketMemory() {

@@ -20,7 +20,13 @@ struct RunContext {
   std::string host_name;
   int num_cpus = 0;
   long mem_total_kib = 0;
-  std::string sockbench_git_revision;
+  std::string sockbench_git_revision;  // git describe --always --dirty, at build time
+  // The build's tree had uncommitted changes to tracked files (or no git
+  // checkout): sockbench_git_revision alone does not say what ran.
+  bool sockbench_git_dirty = true;
+  // When dirty: sha256 of `git diff --no-ext-diff --no-color --binary HEAD`
+  // at build time (cmake/GitRevision.cmake); "" when clean.
+  std::string sockbench_git_diff_sha256;
 
   static RunContext Collect();
   nlohmann::json ToJson() const;

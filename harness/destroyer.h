@@ -33,6 +33,13 @@ struct PrepareEnv {
   int cgroup_fd = -1;  // workers' cgroup (cgroup BPF programs attach here)
 };
 
+// What the connect-time programs of an approach that tracks sockets
+// (Destroyer::TracksAtConnect) have recorded.
+struct TrackedCounts {
+  uint64_t recorded = 0;  // sockets recorded (a socket closed since stays counted)
+  uint64_t failed = 0;    // sockets that could not be recorded
+};
+
 class Destroyer {
  public:
   virtual ~Destroyer() = default;
@@ -53,6 +60,19 @@ class Destroyer {
   // After the scenario's fleet is gone: detach what Prepare() attached.
   // What Probe() loaded stays for the next scenario.
   virtual void Release() {}
+
+  // Does Prepare() attach programs that record each socket as it connects
+  // (an index kept at connect time)? Every connect() in the cgroup then
+  // pays them: `sockbench price` measures what that costs.
+  virtual bool TracksAtConnect() const { return false; }
+  // What those programs recorded so far, cumulative (callers take the
+  // difference over what they measure); zero for an approach that tracks
+  // nothing.
+  virtual TrackedCounts Tracked() const { return {}; }
+  // The kernel memory of what it keeps per socket: its maps' memlock as the
+  // kernel accounts it (fdinfo). 0 before Probe() and for an approach that
+  // keeps nothing.
+  virtual uint64_t TrackingBytes() const { return 0; }
 };
 
 }  // namespace sockbench

@@ -8,12 +8,14 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "harness/backend_server.h"
 #include "harness/cgroup.h"
 #include "harness/cleanup.h"
 #include "harness/status.h"
 #include "harness/fleet_worker.h"
+#include "harness/hold_point.h"
 
 namespace sockbench {
 
@@ -51,6 +53,7 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Build(const FleetPlan& plan, const
     fleet->control_.push_back(fw.fd);
   }
   shared_servers.Clear();
+  HoldPoint("fleet");
   long total = 0;
   for (const auto& np : plan.netns) total += np.clients;
   SB_ASSIGN_OR_RETURN(auto replies, fleet->Command(WorkerCmd::kBuild, progress, total));
@@ -63,20 +66,48 @@ Fleet::~Fleet() { Stop(); }
 void Fleet::Stop() {
   for (int fd : control_) close(fd);
   control_.clear();
-  for (pid_t pid : pids_) KillAndReap(pid);
+  for (pid_t pid : pids_)
+    if (pid > 0) KillAndReap(pid);
   pids_.clear();
   shared_.reset();
 }
 
+std::string Fleet::Reap(size_t w, int send_errno) {
+  // Its control socket is closed: the worker is dead or dying. SIGKILL in
+  // case it is not (a no-op for a zombie, whose status stays what killed it),
+  // then the status says what happened to it.
+  const pid_t pid = pids_[w];
+  if (pid <= 0) return "is gone";
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  UnregisterWorker(pid);
+  pids_[w] = -1;
+  std::string how = WIFSIGNALED(status) ? absl::StrFormat("(pid %d) was killed by signal %d", pid, WTERMSIG(status))
+                                        : absl::StrFormat("(pid %d) exited with status %d", pid, WEXITSTATUS(status));
+  if (send_errno != 0) absl::StrAppend(&how, " (", std::strerror(send_errno), " on its control socket)");
+  return how;
+}
+
 absl::StatusOr<std::vector<WorkerReply>> Fleet::Command(WorkerCmd cmd, const ProgressFn& progress,
                                                         long total) {
+  // A fleet that lost a worker cannot verify anything any more: every later
+  // command, for every approach, fails with what happened to it.
+  if (!broken_.ok()) return broken_;
   for (size_t w = 0; w < control_.size(); ++w)
-    if (write(control_[w], &cmd, sizeof(cmd)) != sizeof(cmd))
-      return ErrnoStatus(absl::StrFormat("command to worker %d", pids_[w]));
+    // MSG_NOSIGNAL: a worker that died must be an error of this scenario,
+    // not a SIGPIPE that ends sockbench before it cleans up.
+    if (send(control_[w], &cmd, sizeof(cmd), MSG_NOSIGNAL) != sizeof(cmd)) {
+      const int err = errno;
+      broken_ = absl::AbortedError(absl::StrFormat("the fleet lost a worker: worker %d %s", w, Reap(w, err)));
+      return broken_;
+    }
   std::vector<WorkerReply> replies(control_.size());
   std::vector<bool> done(control_.size(), false);
   size_t left = control_.size();
   absl::Status first_error;
+  bool lost = false;
   while (left > 0) {
     std::vector<pollfd> pfds;
     std::vector<size_t> idx;
@@ -96,14 +127,8 @@ absl::StatusOr<std::vector<WorkerReply>> Fleet::Command(WorkerCmd cmd, const Pro
       --left;
       ssize_t r = read(control_[w], &replies[w], sizeof(WorkerReply));
       if (r != sizeof(WorkerReply)) {
-        int status = 0;
-        std::string how = "closed its control socket";
-        if (waitpid(pids_[w], &status, WNOHANG) == pids_[w]) {
-          UnregisterWorker(pids_[w]);
-          how = WIFSIGNALED(status) ? absl::StrFormat("was killed by signal %d", WTERMSIG(status))
-                                    : absl::StrFormat("exited with status %d", WEXITSTATUS(status));
-          pids_[w] = -1;
-        }
+        lost = true;
+        const std::string how = Reap(w, 0);
         if (first_error.ok())
           first_error = absl::InternalError(absl::StrFormat("worker %d %s", w, how));
       } else if (!replies[w].ok && first_error.ok()) {
@@ -111,12 +136,12 @@ absl::StatusOr<std::vector<WorkerReply>> Fleet::Command(WorkerCmd cmd, const Pro
       }
     }
   }
-  // Drop workers we already reaped before Stop() tries to.
-  std::vector<pid_t> live;
-  for (pid_t p : pids_)
-    if (p > 0) live.push_back(p);
-  pids_ = live;
-  if (!first_error.ok()) return first_error;
+  if (!first_error.ok()) {
+    // A reply that was no reply means a worker is gone (its pid is -1 if
+    // it was reaped here, so Stop() skips it): the fleet is broken for good.
+    if (lost) broken_ = absl::AbortedError(absl::StrCat("the fleet lost a worker: ", first_error.message()));
+    return first_error;
+  }
   return replies;
 }
 

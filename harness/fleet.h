@@ -1,6 +1,7 @@
 // A scenario's sockets, held by long-lived worker processes (forked, never
 // exec'd: an exec costs ~60 ms under TCG). Non-target sockets live for the
-// whole scenario; targets are re-created before every repetition.
+// whole scenario; targets and the unconnected senders are re-created before
+// every repetition.
 #pragma once
 
 #include <sys/types.h>
@@ -41,6 +42,7 @@ class Fleet {
   absl::StatusOr<VerifyResult> Verify();
 
   const FleetPlan& plan() const { return plan_; }
+  // In worker order; -1 for a worker that died and was reaped.
   const std::vector<pid_t>& worker_pids() const { return pids_; }
 
  private:
@@ -49,10 +51,13 @@ class Fleet {
                                                    const ProgressFn& progress = nullptr,
                                                    long total = 0);
   void Stop();
+  // Reaps worker `w` whose control socket failed; says what became of it.
+  std::string Reap(size_t w, int send_errno);
 
   FleetPlan plan_;
   std::vector<pid_t> pids_;
-  std::vector<int> control_;
+  std::vector<int> control_;  // parallel to pids_
+  absl::Status broken_;        // set once a worker is lost; every later command fails with it
   std::unique_ptr<FleetSharedMemory> shared_;  // progress counters, netns locks
 };
 

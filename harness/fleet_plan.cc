@@ -13,6 +13,7 @@
 namespace sockbench {
 namespace {
 
+constexpr int kUdpIpv4 = 2, kUdpIpv6 = 3;  // ComboIndex order
 constexpr Proto kComboProto[kCombos] = {Proto::kTcp, Proto::kTcp, Proto::kUdp, Proto::kUdp};
 constexpr Family kComboFamily[kCombos] = {Family::kIpv4, Family::kIpv6, Family::kIpv4,
                                           Family::kIpv6};
@@ -115,6 +116,15 @@ absl::StatusOr<FleetPlan> FleetPlan::Make(const ScenarioSpec& s, const FleetLimi
     if (is_target_ns[ns]) {
       std::vector<long> t = Apportion(s.targets_per_netns, mix);
       for (int c = 0; c < kCombos; ++c) add(c, 0, t[c], true);
+      // The dying backend's unconnected senders, over the UDP families as
+      // the mix weighs them (evenly when the mix has no UDP).
+      std::vector<double> udp = {mix[kUdpIpv4], mix[kUdpIpv6]};
+      if (udp[0] + udp[1] <= 0) udp = {1, 1};
+      std::vector<long> u = Apportion(s.unconnected_per_netns, udp);
+      for (int c : {kUdpIpv4, kUdpIpv6}) {
+        add(c, 0, u[c - kUdpIpv4], false);
+        if (u[c - kUdpIpv4] > 0) np.groups.back().unconnected = true;
+      }
     }
     std::vector<long> o = Apportion(others[ns], mix);
     for (int c = 0; c < kCombos; ++c) {

@@ -26,6 +26,9 @@ struct SocketGroup {
   // ClientSourceAddress), or -1 for the kernel's choice. Only a namespace
   // with more clients of one family than one address has ports uses it.
   int source = -1;
+  // UDP sockets that never connect: each sendto()s the backend once
+  // (ScenarioSpec::unconnected_per_netns). Never targets.
+  bool unconnected = false;
 };
 
 // A backend's server socket in a namespace: a TCP listener or a bound UDP

@@ -17,6 +17,8 @@ struct VerifyCounts {
   long extra = 0;           // non-target client or its peer hit
   long peer_reset = 0;      // accepted peer of a destroyed TCP target, reset
   long peer_not_reset = 0;  // such a peer that saw no reset
+  long unconnected = 0;     // unconnected UDP senders checked (not among the above)
+  long unconnected_extra = 0;  // of those, destroyed (also counted in extra)
 
   VerifyCounts& operator+=(const VerifyCounts& o) {
     targets += o.targets;
@@ -26,6 +28,8 @@ struct VerifyCounts {
     extra += o.extra;
     peer_reset += o.peer_reset;
     peer_not_reset += o.peer_not_reset;
+    unconnected += o.unconnected;
+    unconnected_extra += o.unconnected_extra;
     return *this;
   }
 };

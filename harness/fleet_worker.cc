@@ -28,6 +28,8 @@ struct Client {
   uint16_t backend;
   int16_t source;  // SocketGroup::source
   bool target;
+  bool unconnected;   // SocketGroup::unconnected: sent once, never connected
+  uint16_t port_be;   // an unconnected sender's local port after its sendto()
 };
 
 class Worker {
@@ -43,6 +45,7 @@ class Worker {
 
  private:
   absl::Status Connect(Client* c);
+  absl::Status SendOnce(Client* c);
   absl::Status ConnectAndAccept(Client* c, const Endpoint& ep);
   absl::Status EnterIfNeeded(int ns);
 
@@ -77,6 +80,14 @@ absl::Status BindSource(int fd, const Client& c) {
   return absl::OkStatus();
 }
 
+// The socket's local port, network order (0 when it has none).
+uint16_t LocalPort(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return 0;
+  return Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&ss)).port_be;
+}
+
 // Whether the accepted `peer` is the other end of `client`: its remote
 // address is the client's local one.
 bool IsPeerOf(int peer, int client) {
@@ -89,12 +100,9 @@ bool IsPeerOf(int peer, int client) {
          Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&remote));
 }
 
-// One client: a real connect() to the backend; TCP clients get their
-// accepted peer at once. Workers sharing a namespace share its listener and
-// take turns (FleetSharedMemory::LockNetns), so the listener's queue never
-// holds a stranger.
-absl::Status Worker::Connect(Client* c) {
-  Endpoint ep = BackendEndpoint(c->backend, c->family);
+// The client's socket, of its protocol and family (IPv6 only for IPv6),
+// bound to its source address when the plan gives it one.
+absl::Status OpenClientSocket(Client* c) {
   c->fd = socket(AfOf(c->family), SockTypeOf(c->proto) | SOCK_CLOEXEC, 0);
   if (c->fd < 0) return ErrnoStatus("socket for client");
   int one = 1;
@@ -102,6 +110,16 @@ absl::Status Worker::Connect(Client* c) {
     setsockopt(c->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   if (c->source >= 0) SB_RETURN_IF_ERROR(BindSource(c->fd, *c));
   c->peer_fd = -1;
+  return absl::OkStatus();
+}
+
+// One client: a real connect() to the backend; TCP clients get their
+// accepted peer at once. Workers sharing a namespace share its listener and
+// take turns (FleetSharedMemory::LockNetns), so the listener's queue never
+// holds a stranger.
+absl::Status Worker::Connect(Client* c) {
+  Endpoint ep = BackendEndpoint(c->backend, c->family);
+  SB_RETURN_IF_ERROR(OpenClientSocket(c));
   if (c->proto == Proto::kTcp && plan_.netns[c->netns].shared()) {
     SB_RETURN_IF_ERROR(shared_->LockNetns(c->netns));
     absl::Status st = ConnectAndAccept(c, ep);
@@ -109,6 +127,22 @@ absl::Status Worker::Connect(Client* c) {
     return st;
   }
   return ConnectAndAccept(c, ep);
+}
+
+// An unconnected sender: one datagram to the backend with sendto(), which
+// binds it to an ephemeral port (the kernel's; SOCK_BINDPORT_LOCK unset, as
+// for the application of cilium#48564), and no connect().
+absl::Status Worker::SendOnce(Client* c) {
+  Endpoint ep = BackendEndpoint(c->backend, c->family);
+  SB_RETURN_IF_ERROR(OpenClientSocket(c));
+  sockaddr_storage ss;
+  socklen_t len = ep.ToSockaddr(&ss);
+  if (sendto(c->fd, "q", 1, 0, reinterpret_cast<sockaddr*>(&ss), len) != 1)
+    return ErrnoStatus(absl::StrFormat("sendto %s in netns %d", ep.ToString(), c->netns));
+  c->port_be = LocalPort(c->fd);
+  if (c->port_be == 0)
+    return absl::InternalError(absl::StrFormat("unconnected sender in netns %d has no port", c->netns));
+  return absl::OkStatus();
 }
 
 absl::Status Worker::ConnectAndAccept(Client* c, const Endpoint& ep) {
@@ -144,8 +178,8 @@ absl::Status Worker::Build() {
     SB_RETURN_IF_ERROR(EnterIfNeeded(g.netns));
     for (long i = 0; i < g.count; ++i) {
       Client c{-1, -1, g.netns, g.proto, g.family, static_cast<uint16_t>(g.backend),
-               static_cast<int16_t>(g.source), g.target};
-      SB_RETURN_IF_ERROR(Connect(&c));
+               static_cast<int16_t>(g.source), g.target, g.unconnected, 0};
+      SB_RETURN_IF_ERROR(g.unconnected ? SendOnce(&c) : Connect(&c));
       clients_.push_back(c);
       shared_->progress(index_).fetch_add(1, std::memory_order_relaxed);
     }
@@ -153,13 +187,17 @@ absl::Status Worker::Build() {
   return absl::OkStatus();
 }
 
+// The targets, and the unconnected senders: a sender an approach destroyed
+// has lost its port for good, and would count against every approach that
+// runs after it; a fresh one (a new socket, a new sendto(), new socket-LB
+// state) makes each repetition answer for itself.
 absl::Status Worker::RecreateTargets() {
   for (Client& c : clients_) {
-    if (!c.target) continue;
+    if (!c.target && !c.unconnected) continue;
     close(c.fd);
     if (c.peer_fd >= 0) close(c.peer_fd);
     SB_RETURN_IF_ERROR(EnterIfNeeded(c.netns));
-    SB_RETURN_IF_ERROR(Connect(&c));
+    SB_RETURN_IF_ERROR(c.unconnected ? SendOnce(&c) : Connect(&c));
   }
   return absl::OkStatus();
 }
@@ -204,6 +242,20 @@ VerifyCounts Worker::Verify(std::string* first_problem) {
           v.peer_reset++;
         else
           v.peer_not_reset++;
+      }
+    } else if (c.unconnected) {
+      // Destroyed, it reports ECONNABORTED once, and __udp_disconnect()
+      // unhashed it: its port is gone (the next sendto() picks another).
+      v.unconnected++;
+      const uint16_t port = LocalPort(c.fd);
+      if (err != 0 || connected || port != c.port_be) {
+        v.extra++;
+        v.unconnected_extra++;
+        problem(c,
+                absl::StrFormat("unconnected sender destroyed (local port %d, now %d)", ntohs(c.port_be),
+                                ntohs(port))
+                    .c_str(),
+                err);
       }
     } else {
       if (err == 0 && connected && peer_err == 0) {

@@ -12,13 +12,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "harness/endpoint.h"
 #include "harness/status.h"
 #include "sb_constants.h"
@@ -65,20 +70,117 @@ int Ipv6Unusable(const Endpoint& addr) {
 // RTM_NEWADDR ack (seen as EADDRNOTAVAIL on bind and ENETUNREACH on connect).
 // `events` was subscribed to address and route changes before the addresses
 // were added, so no change can slip between a failed check and the wait.
-absl::Status WaitIpv6Usable(mnl_socket* events, const std::vector<Endpoint>& addresses) {
+// That work item takes the RTNL, so it waits for whoever holds it: the
+// cleanup of a namespace an earlier test or scenario dropped holds it while
+// it unregisters every device (deleting a namespace of 5,000 veth pairs here
+// delayed an `ip addr add` in another namespace by 1.05 s). A CI run once
+// failed with a one-second limit, so the wait is bounded only by a deadline
+// that no RTNL holder of this suite comes near. That is not the whole
+// story: an address can also stay unroutable with its route in place (see
+// kStuckAfter below).
+constexpr absl::Duration kIpv6UsableDeadline = absl::Seconds(30);
+
+// For the error when an address never became usable: the kernel's view of
+// it in this thread's namespace, its line of if_inet6 (index, prefix,
+// scope, IFA_F_* flags in hex) and every route to it in ipv6_route (all
+// tables), so a CI log says which half was missing.
+std::string Ipv6State(const Endpoint& addr) {
+  std::string hex;
+  for (uint8_t b : addr.addr) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
+  std::string out;
+  for (const char* file : {"/proc/thread-self/net/if_inet6", "/proc/thread-self/net/ipv6_route"}) {
+    std::ifstream in(file);
+    std::string line, found;
+    while (std::getline(in, line))
+      if (line.find(hex) != std::string::npos) absl::StrAppend(&found, found.empty() ? "" : " | ", line);
+    absl::StrAppend(&out, out.empty() ? "" : "; ", file, ": ", found.empty() ? "no line" : found);
+  }
+  return out;
+}
+
+// One acked RTM_NEWADDR or RTM_DELADDR of `a` on lo, whose index is `lo`
+// (the flags as explained in AddIpv6Addresses).
+absl::Status AddrRequest(mnl_socket* nl, uint32_t lo, uint16_t type, const Endpoint& a, uint32_t seq) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  nlh->nlmsg_seq = seq;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET6;
+  ifa->ifa_prefixlen = 128;
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = lo;
+  mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
+  mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
+  if (type == RTM_NEWADDR)
+    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
+  const std::string what = absl::StrCat(type == RTM_NEWADDR ? "add " : "delete ", a.ToString(), " on lo");
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return ErrnoStatus(what);
+  const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+  if (n < 0) return ErrnoStatus(what);
+  // The ack is an NLMSG_ERROR; mnl_cb_run turns a nonzero error into -1/errno.
+  if (mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, mnl_socket_get_portid(nl), nullptr, nullptr) < 0)
+    return ErrnoStatus(what);
+  return absl::OkStatus();
+}
+
+// CI saw an address stay bindable (not tentative) but unroutable
+// (ENETUNREACH) for the whole 30 s, although if_inet6 listed it and
+// ipv6_route listed its local route; no pcpu copy of that route was ever
+// made (its refcount stayed 2), so every lookup failed before reaching it.
+// Not understood, and not reproduced outside CI. An address left in that
+// state for kStuckAfter is deleted and added again, at most kReadds times,
+// and the re-add said on stderr with the kernel's view of it, so a run
+// that recovers still shows it happened.
+constexpr absl::Duration kStuckAfter = absl::Seconds(2);
+constexpr int kReadds = 3;
+
+absl::Status WaitIpv6Usable(mnl_socket* events, mnl_socket* nl, uint32_t lo,
+                            const std::vector<Endpoint>& addresses) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  const absl::Time deadline = absl::Now() + kIpv6UsableDeadline;
+  uint32_t seq = 1u << 20;
   for (const Endpoint& a : addresses) {
-    // Each round waits for one batch of address or route events; a second
-    // without any event and still unusable means the kernel is stuck.
+    absl::Time unroutable_since = absl::InfiniteFuture();
+    int readds = 0;
     for (;;) {
       const int err = Ipv6Unusable(a);
       if (err == 0) break;
       if (err != EADDRNOTAVAIL && err != ENETUNREACH)
         return ErrnoStatus(absl::StrCat("check ", a.ToString()), err);
+      const absl::Time now = absl::Now();
+      if (err != ENETUNREACH) {
+        unroutable_since = absl::InfiniteFuture();
+      } else if (unroutable_since == absl::InfiniteFuture()) {
+        unroutable_since = now;
+      } else if (now - unroutable_since >= kStuckAfter && readds < kReadds) {
+        std::fprintf(stderr, "sockbench: %s bindable but unroutable for %s (%s); deleting and adding it again\n",
+                     a.ToString().c_str(), absl::FormatDuration(now - unroutable_since).c_str(),
+                     Ipv6State(a).c_str());
+        SB_RETURN_IF_ERROR(AddrRequest(nl, lo, RTM_DELADDR, a, ++seq));
+        SB_RETURN_IF_ERROR(AddrRequest(nl, lo, RTM_NEWADDR, a, ++seq));
+        ++readds;
+        unroutable_since = absl::InfiniteFuture();
+        continue;
+      }
+      // Woken by the next address or route event, or at the next point
+      // where a stuck address is due for its re-add.
+      absl::Time wake = deadline;
+      if (unroutable_since != absl::InfiniteFuture() && readds < kReadds)
+        wake = std::min(wake, unroutable_since + kStuckAfter);
+      const int wait_ms = static_cast<int>(
+          absl::ToInt64Milliseconds(std::max(wake - now, absl::ZeroDuration())));
       pollfd p{mnl_socket_get_fd(events), POLLIN, 0};
-      if (poll(&p, 1, 1000) <= 0)
-        return absl::DeadlineExceededError(absl::StrCat(
-            a.ToString(), " never became usable: ", std::strerror(err)));
+      const int ready = wait_ms == 0 ? 0 : poll(&p, 1, wait_ms);
+      if (ready < 0) return ErrnoStatus("poll address events");
+      if (ready == 0 && absl::Now() >= deadline)
+        return absl::DeadlineExceededError(
+            absl::StrCat(a.ToString(), " never became usable within ",
+                         absl::FormatDuration(kIpv6UsableDeadline), ": ", std::strerror(err), " (",
+                         Ipv6State(a), "; re-added ", readds, " times)"));
+      // Drained whole: the events of later addresses go too, which is safe
+      // because each address is checked before any wait for it.
       while (recv(mnl_socket_get_fd(events), buf.data(), buf.size(), MSG_DONTWAIT) > 0) {
       }
     }
@@ -97,39 +199,17 @@ absl::Status AddIpv6Addresses(const std::vector<Endpoint>& addresses) {
   if (nl == nullptr) return ErrnoStatus("rtnetlink socket for address setup");
   absl::Cleanup close_nl = [nl] { mnl_socket_close(nl); };
   if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return ErrnoStatus("bind rtnetlink");
+  // NOPREFIXROUTE: the address's only route is then its local route, the
+  // one the kernel inserts when the address becomes usable. With a /128
+  // prefix route as well, a connect() could be routed (through the prefix
+  // route) before the address was local: the SYN came back unroutable and
+  // TCP connect() failed with ENETUNREACH, and WaitIpv6Usable's check
+  // could not tell the two routes apart.
   const uint32_t lo = if_nametoindex("lo");
   if (lo == 0) return ErrnoStatus("if_nametoindex(lo)");
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    const Endpoint& a = addresses[i];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_NEWADDR;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
-    nlh->nlmsg_seq = static_cast<uint32_t>(i + 1);
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET6;
-    ifa->ifa_prefixlen = 128;
-    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-    ifa->ifa_index = lo;
-    mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
-    mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
-    // NOPREFIXROUTE: the address's only route is then its local route, the
-    // one the kernel inserts when the address becomes usable. With a /128
-    // prefix route as well, a connect() could be routed (through the prefix
-    // route) before the address was local: the SYN came back unroutable and
-    // TCP connect() failed with ENETUNREACH, and WaitIpv6Usable's check
-    // could not tell the two routes apart.
-    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD | IFA_F_PERMANENT | IFA_F_NOPREFIXROUTE);
-    const std::string what = absl::StrCat("add ", a.ToString(), " to lo");
-    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return ErrnoStatus(what);
-    const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
-    if (n < 0) return ErrnoStatus(what);
-    // The ack is an NLMSG_ERROR; mnl_cb_run turns a nonzero error into -1/errno.
-    if (mnl_cb_run(buf.data(), static_cast<size_t>(n), static_cast<uint32_t>(i + 1),
-                   mnl_socket_get_portid(nl), nullptr, nullptr) < 0)
-      return ErrnoStatus(what);
-  }
-  return WaitIpv6Usable(events, addresses);
+  for (size_t i = 0; i < addresses.size(); ++i)
+    SB_RETURN_IF_ERROR(AddrRequest(nl, lo, RTM_NEWADDR, addresses[i], static_cast<uint32_t>(i + 1)));
+  return WaitIpv6Usable(events, nl, lo, addresses);
 }
 
 // /proc/sys/net resolves to the namespace of the opening thread. A wide range

@@ -21,6 +21,11 @@ struct ApproachInfo {
   std::string kernel;       // what it needs: "stock", "stock (>= 6.5)", "sockbench patch", ...
   std::string description;  // one line, Markdown (the README's table)
   std::function<std::unique_ptr<Destroyer>()> make;
+  // A defect the approach reproduces on purpose, as "issue: what it does"
+  // (empty for none): a run that fails verification exactly the way the
+  // defect says is that finding, reported as a failure but not counted
+  // against the run (bench/summary.cc).
+  std::string known_defect;
 };
 
 const NameRegistry<ApproachInfo>& Approaches();

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "harness/context.h"
+#include "harness/hold_point.h"
 #include "harness/progress.h"
 #include "harness/status.h"
 
@@ -24,6 +25,12 @@ Repetition Failed(Outcome outcome, std::string error) {
 
 Repetition UnsupportedRepetition(const absl::Status& reason) {
   return Failed(Outcome::kUnsupported, absl::StrCat("unsupported: ", reason.message()));
+}
+
+bool OnlyUnconnectedSendersHit(const Repetition& r, long targets) {
+  const VerifyCounts& c = r.verify.counts;
+  return r.outcome == Outcome::kVerifyFailed && c.missed == 0 && c.targets == targets &&
+         c.destroyed == targets && c.unconnected_extra > 0 && c.extra == c.unconnected_extra;
 }
 
 Target PlanTarget(const FleetPlan& plan, const NetnsSet& netns) {
@@ -58,7 +65,9 @@ absl::StatusOr<std::unique_ptr<Scenario>> Scenario::Build(const FleetPlan& plan,
   std::unique_ptr<Scenario> s(new Scenario(plan, std::move(*netns)));
   s->memory_before_ = std::move(before);
   s->cgroup_fd_ = env.cgroup_fd;
+  HoldPoint("namespaces");
   for (Destroyer* d : approaches) (void)s->Prepare(*d);  // recorded, reported per repetition
+  HoldPoint("prepare");
   absl::Status st = s->BuildFleet(env);
   if (!st.ok())
     return absl::Status(st.code(), absl::StrCat("building the fleet for ", label, ": ", st.message()));
@@ -106,6 +115,7 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
     if (!st.ok()) return Failed(Outcome::kRecreateFailed, absl::StrCat("re-creating targets: ", st.message()));
   }
   targets_fresh_ = false;
+  HoldPoint("timed");
 
   Repetition r;
   const auto t0 = Clock::now();
@@ -127,8 +137,12 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
   const long targets = plan_.scenario.targets();
   if (!v->ok(targets)) {
     r.outcome = Outcome::kVerifyFailed;
-    r.error = absl::StrFormat("verification failed: %d of %d targets destroyed, %d missed, %d extra; first: %s",
-                              v->counts.destroyed, targets, v->counts.missed, v->counts.extra,
+    std::string senders;
+    if (v->counts.unconnected > 0)
+      senders = absl::StrFormat(" (%d of the %d unconnected UDP senders)", v->counts.unconnected_extra,
+                                v->counts.unconnected);
+    r.error = absl::StrFormat("verification failed: %d of %d targets destroyed, %d missed, %d extra%s; first: %s",
+                              v->counts.destroyed, targets, v->counts.missed, v->counts.extra, senders,
                               v->first_problem);
   }
   return r;

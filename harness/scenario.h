@@ -4,7 +4,8 @@
 //   Build():  namespaces -> Prepare() of each approach (an approach that
 //             indexes sockets at connect time must see them created) ->
 //             the fleet's worker-held sockets.
-//   RunRepetition(approach): re-create the targets (untimed; not before the
+//   RunRepetition(approach): re-create the targets and the unconnected
+//             senders (untimed; not before the
 //             first repetition, the fleet is fresh) -> time Destroy(target)
 //             -> verify every socket of the fleet (untimed).
 //   ~Scenario(): the fleet goes (workers killed, sockets closed), then each
@@ -52,6 +53,11 @@ struct Repetition {
   // Ran Destroy() and verified (its counters mean something).
   bool verified() const { return outcome == Outcome::kOk || outcome == Outcome::kVerifyFailed; }
 };
+
+// Did `r` fail verification only because unconnected UDP senders were
+// destroyed (cilium#48564): every one of the `targets` destroyed, none
+// missed, every extra a sender?
+bool OnlyUnconnectedSendersHit(const Repetition& r, long targets);
 
 // A repetition of an approach the probe refused (`reason`: the kernel's).
 Repetition UnsupportedRepetition(const absl::Status& reason);

@@ -1,11 +1,17 @@
 #include "harness/workload.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "harness/status.h"
+#include "harness/unique_fd.h"
 #include "nlohmann/json.hpp"
 
 namespace sockbench {
@@ -15,7 +21,6 @@ using nlohmann::json;
 
 constexpr int kMaxNamespaces = 8192;
 constexpr long kMaxSockets = 4'000'000;
-constexpr int kMaxBackends = 1000;
 
 const char* const kComboNames[kCombos] = {"tcp_ipv4", "tcp_ipv6", "udp_ipv4", "udp_ipv6"};
 
@@ -42,6 +47,9 @@ absl::Status CheckKnownFields(const json& obj, const std::vector<std::string>& k
   }
   return absl::OkStatus();
 }
+
+// What a field must be, and the value it has instead.
+std::string Got(const std::string& want, const json& v) { return absl::StrCat(want, "; got ", v.dump()); }
 
 // An integer in [lo, hi], or a non-empty list of them (a sweep axis).
 absl::StatusOr<std::vector<long>> IntAxis(const json& v, const std::string& field, long lo,
@@ -72,6 +80,46 @@ absl::StatusOr<long> OneInt(const json& v, const std::string& field, long lo, lo
   return v.get<long>();
 }
 
+// "line L, column C" of the byte the parser stopped at: `byte` counts the
+// bytes read, so the offending one is text[byte - 1] (1-based columns, in
+// bytes).
+std::string LineColumn(const std::string& text, size_t byte) {
+  size_t at = byte > 0 ? std::min(byte - 1, text.size()) : 0;
+  long line = 1, column = 1;
+  for (size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return absl::StrFormat("line %d, column %d", line, column);
+}
+
+// nlohmann's explanation without its "[json.exception...] parse error at
+// line L, column C: " prefix (the position is given by LineColumn()).
+std::string ParserReason(const json::exception& e) {
+  std::string what = e.what();
+  size_t bracket = what.find("] ");
+  if (bracket != std::string::npos) what = what.substr(bracket + 2);
+  size_t colon = what.find(": ");
+  if (what.rfind("parse error", 0) == 0 && colon != std::string::npos) what = what.substr(colon + 2);
+  return what;
+}
+
+// For an exception without a position: where the first token it quotes
+// ('...') starts in the text, counted as the parser counts bytes (1-based);
+// 0 (line 1, column 1) if none.
+size_t QuotedTokenByte(const std::string& text, const json::exception& e) {
+  std::string what = e.what();
+  size_t open = what.find('\'');
+  size_t close = open == std::string::npos ? open : what.find('\'', open + 1);
+  if (close == std::string::npos) return 0;
+  size_t at = text.find(what.substr(open + 1, close - open - 1));
+  return at == std::string::npos ? 0 : at + 1;
+}
+
 }  // namespace
 
 const char* ComboName(int combo) { return kComboNames[combo]; }
@@ -83,14 +131,24 @@ std::string ScenarioSpec::Label() const {
 
 absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::string& source) {
   FieldError err(source);
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded())
-    return absl::InvalidArgumentError(absl::StrFormat("workload %s: not valid JSON", source));
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrFormat("workload %s: not valid JSON at %s: %s", source,
+                                                      LineColumn(text, e.byte), ParserReason(e)));
+  } catch (const json::exception& e) {
+    // A number too large for a double (out_of_range.406) carries no
+    // position; its message quotes the token.
+    return absl::InvalidArgumentError(absl::StrFormat("workload %s: not valid JSON at %s: %s", source,
+                                                      LineColumn(text, QuotedTokenByte(text, e)),
+                                                      ParserReason(e)));
+  }
   if (!doc.is_object())
     return absl::InvalidArgumentError(absl::StrFormat("workload %s: must be a JSON object", source));
 
   auto st = CheckKnownFields(doc, {"name", "description", "namespaces", "sockets", "mix",
-                                   "backends", "targets", "repetitions"},
+                                   "backends", "targets", "unconnected_senders", "repetitions"},
                              "", err);
   if (!st.ok()) return st;
 
@@ -99,13 +157,13 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
   for (const char* req : {"name", "namespaces", "sockets", "targets"})
     if (!doc.contains(req)) return err(req, "required field is missing");
   if (!doc["name"].is_string() || doc["name"].get<std::string>().empty())
-    return err("name", "must be a non-empty string");
+    return err("name", Got("must be a non-empty string", doc["name"]));
   w.name = doc["name"].get<std::string>();
   for (char c : w.name)
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
-      return err("name", "may hold only letters, digits, '-' and '_'");
+      return err("name", Got("may hold only letters, digits, '-' and '_'", doc["name"]));
   if (doc.contains("description")) {
-    if (!doc["description"].is_string()) return err("description", "must be a string");
+    if (!doc["description"].is_string()) return err("description", Got("must be a string", doc["description"]));
     w.description = doc["description"].get<std::string>();
   }
   if (doc.contains("repetitions")) {
@@ -126,10 +184,15 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
     if (!b.ok()) return b.status();
     base.backends = static_cast<int>(*b);
   }
+  if (doc.contains("unconnected_senders")) {
+    auto u = OneInt(doc["unconnected_senders"], "unconnected_senders", 0, kMaxSockets, err);
+    if (!u.ok()) return u.status();
+    base.unconnected_per_netns = static_cast<int>(*u);
+  }
   if (doc.contains("mix")) {
     const json& mix = doc["mix"];
     if (!mix.is_object() || mix.empty())
-      return err("mix", "must be an object of weights, e.g. {\"udp_ipv4\": 1}");
+      return err("mix", Got("must be an object of weights, e.g. {\"udp_ipv4\": 1}", mix));
     st = CheckKnownFields(mix, {kComboNames[0], kComboNames[1], kComboNames[2], kComboNames[3]},
                           "mix.", err);
     if (!st.ok()) return st;
@@ -139,7 +202,7 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
       if (!mix.contains(kComboNames[c])) continue;
       const json& v = mix[kComboNames[c]];
       if (!v.is_number() || v.get<double>() < 0)
-        return err(absl::StrCat("mix.", kComboNames[c]), "must be a number >= 0");
+        return err(absl::StrCat("mix.", kComboNames[c]), Got("must be a number >= 0", v));
       base.mix[c] = v.get<double>();
       sum += base.mix[c];
     }
@@ -147,7 +210,8 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
   }
 
   const json& t = doc["targets"];
-  if (!t.is_object()) return err("targets", "must be an object {\"per_netns\": N, \"namespaces\": M|\"all\"}");
+  if (!t.is_object())
+    return err("targets", Got("must be an object {\"per_netns\": N, \"namespaces\": M|\"all\"}", t));
   st = CheckKnownFields(t, {"per_netns", "namespaces"}, "targets.", err);
   if (!st.ok()) return st;
   if (!t.contains("per_netns")) return err("targets.per_netns", "required field is missing");
@@ -157,7 +221,8 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
   std::vector<long> tns_axis = {0};
   if (t.contains("namespaces") && !(t["namespaces"].is_string() && t["namespaces"] == "all")) {
     if (t["namespaces"].is_string())
-      return err("targets.namespaces", "must be \"all\", an integer >= 1 or a list of them");
+      return err("targets.namespaces",
+                 Got("must be \"all\", an integer >= 1 or a list of them", t["namespaces"]));
     auto a = IntAxis(t["namespaces"], "targets.namespaces", 1, kMaxNamespaces, err);
     if (!a.ok()) return a.status();
     tns_axis = *a;
@@ -189,11 +254,20 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
 }
 
 absl::StatusOr<Workload> LoadWorkload(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrFormat("workload %s: cannot open file", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseWorkload(ss.str(), path);
+  // A missing file is NotFound, one that cannot be read (a directory, no
+  // permission) says why; either names the path.
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(absl::StrFormat("workload %s: cannot open file", path));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(absl::StrFormat("workload %s: cannot read file", path));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return ParseWorkload(text, path);
 }
 
 }  // namespace sockbench

@@ -10,6 +10,9 @@
 
 namespace sockbench {
 
+// The most backends a workload may have per namespace.
+constexpr int kMaxBackends = 1000;
+
 // Weights of the four socket kinds, in ComboIndex order.
 constexpr int kCombos = 4;  // tcp_ipv4, tcp_ipv6, udp_ipv4, udp_ipv6
 const char* ComboName(int combo);
@@ -23,8 +26,14 @@ struct ScenarioSpec {
   int target_namespaces = 1;  // namespaces that hold targets
   int backends = 4;           // per namespace; backend 0 dies
   std::array<double, kCombos> mix{1, 1, 1, 1};
+  // Unconnected UDP sockets in each target namespace that sendto() the
+  // dying backend once and never connect (a DNS client's shape): not
+  // targets, not among `sockets`; every approach must leave them alone
+  // (cilium#48564).
+  int unconnected_per_netns = 0;
 
   long targets() const { return static_cast<long>(targets_per_netns) * target_namespaces; }
+  long unconnected() const { return static_cast<long>(unconnected_per_netns) * target_namespaces; }
   // Stable, human- and dashboard-readable: "netns:256/sockets:65536/targets:4x64".
   std::string Label() const;
 };

@@ -29,7 +29,6 @@
 
 ABSL_FLAG(std::string, strategy, "all",
           sockbench::Strategies().Help("leak: comma-separated reverse-NAT cleanup strategies"));
-ABSL_FLAG(int, sockets, 64, "leak: sockets per matrix cell");
 ABSL_FLAG(int, churn, 0, "leak: run the churn study for this many cycles instead of the matrix");
 ABSL_FLAG(int, lru_size, 512, "leak --churn: entries of the LRU reverse maps");
 ABSL_FLAG(int, churn_sockets, 64, "leak --churn: sockets opened and aborted per cycle");
@@ -101,8 +100,7 @@ nlohmann::json BaseContext(const Setup& setup) {
   return ctx;
 }
 
-int RunMatrix(Setup& setup, const std::string& out) {
-  const int sockets = absl::GetFlag(FLAGS_sockets);
+int RunMatrix(Setup& setup, const std::string& out, int sockets) {
   std::vector<std::string> approach_names;
   for (const auto& a : setup.approaches) approach_names.push_back(a.name);
   std::vector<CellResult> results;
@@ -126,8 +124,22 @@ int RunMatrix(Setup& setup, const std::string& out) {
       continue;
     }
     loaded.push_back(name);
-    for (const CellSpec& spec : MatrixCells(approach_names)) {
-      Destroyer* d = nullptr;
+    // Where the strategy's own map can be walked (sk_storage), its pass is
+    // one more abort: the combination of no leak and one pass.
+    std::vector<std::string> cell_approaches = approach_names;
+    std::unique_ptr<Destroyer> own;
+    absl::StatusOr<std::unique_ptr<Destroyer>> own_or = (*strategy)->OwnMapDestroyer();
+    if (own_or.ok()) {
+      own = std::move(*own_or);
+      cell_approaches.push_back(own->name());
+    } else if (!absl::IsUnimplemented(own_or.status())) {
+      std::printf("  strategy %s: its own map's pass is unsupported here: %s\n", name.c_str(),
+                  Msg(own_or.status()).c_str());
+      setup.unsupported.push_back(
+          {{"strategy", name}, {"approach", "own map"}, {"reason", Msg(own_or.status())}});
+    }
+    for (const CellSpec& spec : MatrixCells(cell_approaches)) {
+      Destroyer* d = own && spec.approach == own->name() ? own.get() : nullptr;
       for (auto& a : setup.approaches)
         if (a.name == spec.approach) d = a.destroyer.get();
       absl::StatusOr<CellResult> r = RunCell(**lab, **strategy, d, spec, sockets);
@@ -230,7 +242,7 @@ int RunChurnStudy(Setup& setup, const std::string& out) {
 
 }  // namespace
 
-int LeakCommand(const std::string& approach_list, const std::string& out_flag) {
+int LeakCommand(const std::string& approach_list, const std::string& out_flag, int sockets) {
   Setup setup;
   absl::StatusOr<std::vector<std::string>> strategies = Strategies().ParseList(absl::GetFlag(FLAGS_strategy));
   if (!strategies.ok()) return Usage(Msg(strategies.status()));
@@ -239,7 +251,7 @@ int LeakCommand(const std::string& approach_list, const std::string& out_flag) {
   if (!approaches.ok()) return Usage(Msg(approaches.status()));
   const int churn = absl::GetFlag(FLAGS_churn);
   if (churn < 0) return Usage("--churn must be >= 0");
-  if (absl::GetFlag(FLAGS_sockets) < 1 || absl::GetFlag(FLAGS_sockets) > 4000)
+  if (sockets < 1 || sockets > 4000)
     return Usage("--sockets must be between 1 and 4000");
   if (absl::GetFlag(FLAGS_cost_sockets) < 0 || absl::GetFlag(FLAGS_cost_sockets) > 4000)
     return Usage("--cost_sockets must be between 0 and 4000");
@@ -256,7 +268,7 @@ int LeakCommand(const std::string& approach_list, const std::string& out_flag) {
   std::printf("sockbench leak: kernel %s, strategies %s\n", rctx.kernel_release.c_str(),
               absl::StrJoin(setup.strategies, ",").c_str());
   PrepareApproaches(*approaches, &setup);
-  int rc = churn > 0 ? RunChurnStudy(setup, out) : RunMatrix(setup, out);
+  int rc = churn > 0 ? RunChurnStudy(setup, out) : RunMatrix(setup, out, sockets);
   for (auto& a : setup.approaches) a.destroyer->Release();
   return rc;
 }

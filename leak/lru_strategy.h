@@ -5,9 +5,6 @@
 
 #include <bpf/bpf.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "leak/map_util.h"
 #include "leak/skeleton_strategy.h"
 
@@ -34,25 +31,7 @@ class LruStrategy : public SkeletonStrategy<Derived, T> {
   }
 
   absl::StatusOr<bool> HasReverse(uint64_t cookie, const Endpoint& backend) override {
-    int rc;
-    if (backend.family == Family::kIpv4) {
-      leak_rev4_key key{};
-      key.cookie = cookie;
-      std::memcpy(&key.address, backend.addr.data(), 4);
-      key.port = backend.port_be;
-      leak_rev4_val val;
-      rc = bpf_map_lookup_elem(fd4(), &key, &val);
-    } else {
-      leak_rev6_key key{};
-      key.cookie = cookie;
-      std::memcpy(key.address, backend.addr.data(), 16);
-      key.port = backend.port_be;
-      leak_rev6_val val;
-      rc = bpf_map_lookup_elem(fd6(), &key, &val);
-    }
-    if (rc == 0) return true;
-    if (errno == ENOENT) return false;
-    return ErrnoStatus("lookup reverse entry");
+    return ReverseMaps{fd4(), fd6()}.Has(cookie, backend);
   }
 
  protected:

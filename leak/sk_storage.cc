@@ -21,13 +21,15 @@
 #include "leak_types.h"
 #include "leak_sk_storage.skel.h"
 #include "leak_sk_storage_count.skel.h"
+#include "leak_sk_storage_destroy.skel.h"
 #include "leak_sk_storage_free.skel.h"
 
 namespace sockbench {
 
 namespace {
 
-// A counter object sharing the strategy's storage map.
+// An object sharing the strategy's storage map (the counters, the
+// destruction pass).
 template <typename C>
 absl::StatusOr<BpfSkeleton<C>> LoadCounter(int map_fd) {
   SB_ASSIGN_OR_RETURN(BpfSkeleton<C> s, BpfSkeleton<C>::Open());
@@ -35,6 +37,43 @@ absl::StatusOr<BpfSkeleton<C>> LoadCounter(int map_fd) {
   SB_RETURN_IF_ERROR(s.Load());
   return s;
 }
+
+// sk_storage_iter over the strategy's reverse-NAT map
+// (leak/bpf/leak_sk_storage_destroy.bpf.c): the same pass as the approach
+// (harness/approaches/sk_storage_iter.cc), with no map of its own.
+class OwnMapDestroyer : public Destroyer {
+ public:
+  explicit OwnMapDestroyer(int map_fd) : map_fd_(map_fd) {}
+  ~OwnMapDestroyer() override { bpf_link__destroy(link_); }
+  const char* name() const override { return "sk_storage_iter(strategy map)"; }
+
+  absl::Status Probe() override {
+    if (link_) return absl::OkStatus();
+    SB_ASSIGN_OR_RETURN(auto s, LoadCounter<leak_sk_storage_destroy_bpf>(map_fd_));
+    union bpf_iter_link_info info = {};
+    info.map.map_fd = static_cast<__u32>(map_fd_);
+    DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+                        .link_info_len = sizeof(info));
+    ClearLibbpfLog();
+    bpf_link* link = bpf_program__attach_iter(s->progs.leak_destroy_stored, &opts);
+    if (!link) return ErrnoStatus("attach iter/bpf_sk_storage_map: " + LibbpfReason());
+    skel_.emplace(std::move(s));
+    link_ = link;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<DestroyStats> Destroy(const Target& target) override {
+    if (!link_) return absl::FailedPreconditionError("sk_storage_iter(strategy map): Probe() not called");
+    SB_RETURN_IF_ERROR(LoadTargetIntoBss((*skel_)->bss, target));
+    SB_RETURN_IF_ERROR(RunIterator(bpf_link__fd(link_)));
+    return StatsFromCounters((*skel_)->bss->sb_counters);
+  }
+
+ private:
+  int map_fd_;
+  std::optional<BpfSkeleton<leak_sk_storage_destroy_bpf>> skel_;
+  bpf_link* link_ = nullptr;
+};
 
 class SkStorageStrategy : public SkeletonStrategy<SkStorageStrategy, leak_sk_storage_bpf> {
  public:
@@ -78,6 +117,12 @@ class SkStorageStrategy : public SkeletonStrategy<SkStorageStrategy, leak_sk_sto
   }
 
   bool freed_after_rcu() const override { return true; }
+
+  absl::StatusOr<std::unique_ptr<Destroyer>> OwnMapDestroyer() override {
+    auto d = std::make_unique<class OwnMapDestroyer>(bpf_map__fd(skel()->maps.leak_sk));
+    SB_RETURN_IF_ERROR(d->Probe());
+    return std::unique_ptr<Destroyer>(std::move(d));
+  }
 
  private:
   absl::Status AttachIterator(int map_fd) {

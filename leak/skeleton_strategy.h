@@ -14,7 +14,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "harness/bpf_iter_util.h"
 #include "harness/bpf_skeleton.h"
+#include "harness/socket_lb.h"
 #include "leak/strategy.h"
 #include "harness/status.h"
 
@@ -25,7 +27,7 @@ class SkeletonStrategy : public LeakStrategy {
  public:
   ~SkeletonStrategy() override {
     // Detach before the skeleton (and its programs) go.
-    for (bpf_link* l : links_) bpf_link__destroy(l);
+    links_.Detach();
   }
 
   absl::Status Load(const StrategyOptions& opts) override {
@@ -38,33 +40,17 @@ class SkeletonStrategy : public LeakStrategy {
   }
 
   absl::Status Attach(int cgroup_fd) override {
+    std::vector<bpf_program*> programs;
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel()->obj) {
-      if (!absl::StartsWith(bpf_program__section_name(prog), "cgroup/")) continue;
-      ClearLibbpfLog();
-      bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
-      if (!link)
-        return ErrnoStatus(absl::StrCat(name(), ": attach ", bpf_program__section_name(prog), ": ",
-                                        LibbpfReason()));
-      links_.push_back(link);
+      if (absl::StartsWith(bpf_program__section_name(prog), "cgroup/")) programs.push_back(prog);
     }
-    return absl::OkStatus();
+    return links_.Attach(programs, cgroup_fd, name());
   }
 
   absl::Status AddService(const Endpoint& vip, Proto proto, const Endpoint& backend,
                           uint16_t rev_nat_index) override {
-    leak_svc_key key{};
-    std::memcpy(key.addr, vip.addr.data(), vip.family == Family::kIpv4 ? 4 : 16);
-    key.port = vip.port_be;
-    key.family = static_cast<__u8>(AfOf(vip.family));
-    key.proto = static_cast<__u8>(proto == Proto::kTcp ? IPPROTO_TCP : IPPROTO_UDP);
-    leak_backend val{};
-    std::memcpy(val.addr, backend.addr.data(), backend.family == Family::kIpv4 ? 4 : 16);
-    val.port = backend.port_be;
-    val.rev_nat_index = rev_nat_index;
-    if (bpf_map_update_elem(bpf_map__fd(skel()->maps.leak_services), &key, &val, BPF_ANY) < 0)
-      return ErrnoStatus(absl::StrCat("add service ", vip.ToString()));
-    return absl::OkStatus();
+    return AddSocketLbService(bpf_map__fd(skel()->maps.leak_services), vip, proto, backend, rev_nat_index);
   }
 
   StrategyCounters Counters() const override {
@@ -87,7 +73,7 @@ class SkeletonStrategy : public LeakStrategy {
 
  private:
   std::optional<BpfSkeleton<T>> skel_;
-  std::vector<bpf_link*> links_;
+  CgroupLinks links_;
 };
 
 }  // namespace sockbench

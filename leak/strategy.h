@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "harness/destroyer.h"
 #include "harness/endpoint.h"
 #include "leak_types.h"
 
@@ -65,6 +67,12 @@ class LeakStrategy {
   // True when state vanishes only as sockets are freed, an RCU grace period
   // after their last close (sk_storage), rather than inside close().
   virtual bool freed_after_rcu() const { return false; }
+  // A destruction approach that walks this strategy's own reverse map (the
+  // one-map combination: sk_storage), or an error saying why there is none
+  // or why this kernel refuses it. Valid while the strategy lives.
+  virtual absl::StatusOr<std::unique_ptr<Destroyer>> OwnMapDestroyer() {
+    return absl::UnimplementedError(absl::StrCat(name(), " has no map a destruction pass can walk"));
+  }
 };
 
 // The strategies by name: leak/strategy_registry.h.

@@ -6,7 +6,8 @@
 #
 # Usage: scripts/vm-results.sh [--series NAME] [--memory SIZE] [--repetitions N]
 #                              [--socket-cap N] [--allow-dirty] [WORKLOAD...]
-#   WORKLOAD        names under workloads/ (default: smoke default netns-sweep rfc-sweep)
+#   WORKLOAD        names under workloads/ (default: smoke default netns-sweep rfc-sweep);
+#                   lazy* workloads run `sockbench lazy` instead of `sockbench run`
 #   --series NAME   kernel/build.sh --series (default all)
 #   --memory SIZE   guest memory (default 8G)
 #   --repetitions N passed to sockbench run (default: the workload's)
@@ -24,7 +25,7 @@ while (($#)); do
 	--repetitions) reps=(--repetitions "$2"); shift ;;
 	--socket-cap) cap=$2; shift ;;
 	--allow-dirty) allow_dirty=1 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "vm-results.sh: unknown option $1" >&2; exit 2 ;;
 	*) workloads+=("$1") ;;
 	esac
@@ -43,15 +44,17 @@ kernel=$(bash kernel/build.sh --series "$series" | tail -n 1)
 release=$(sed -n 's/^SOCKBENCH_KERNEL_RELEASE=//p' "$(dirname "$kernel")/guest.env")
 status=0
 for w in "${workloads[@]}"; do
-	extra=()
+	extra=() cmd=run
 	[[ $w == rfc-sweep ]] && extra=(--socket_cap "$cap")
+	# The lazy workloads are `sockbench lazy`'s (docs/lazy.md); no --socket_cap.
+	[[ $w == lazy* ]] && cmd=lazy
 	tmp=results/.$w-vm.json
 	echo "== $w in the VM ($release, series $series, $memory)"
 	if ./build/sockbench vm --kernel "$kernel" --memory "$memory" --timeout 7200 -- \
-		run --workload "workloads/$w.json" --out "$tmp" "${reps[@]}" "${extra[@]}"; then
+		"$cmd" --workload "workloads/$w.json" --out "$tmp" "${reps[@]}" "${extra[@]}"; then
 		accel=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["context"]["vm"])' "$tmp")
 		mv "$tmp" "results/$w-vm-$release-$accel.json"
-		/usr/bin/python3 plots/results_table.py "results/$w-vm-$release-$accel.json"
+		if [[ $cmd == run ]]; then /usr/bin/python3 plots/results_table.py "results/$w-vm-$release-$accel.json"; fi
 	else
 		status=1
 		rm -f "$tmp"

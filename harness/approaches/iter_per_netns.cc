@@ -14,15 +14,7 @@ class IterPerNetnsDestroyer : public IteratorDestroyer<iter_per_netns_bpf> {
  private:
   // The stock iterators show one namespace: one pass in each.
   absl::Status Pass(const Target& target) override {
-    SB_ASSIGN_OR_RETURN(UniqueFd home, CurrentNetns());
-    absl::Status st;
-    for (int ns : target.netns_fds) {
-      // The iterator shows the namespace that is current when it is created.
-      if (!(st = SetNetns(ns)).ok()) break;
-      if (!(st = links().Run(target)).ok()) break;
-    }
-    SB_RETURN_IF_ERROR(SetNetns(home.get()));
-    return st;
+    return InEachNetns(target.netns_fds, [&] { return links().Run(target); });
   }
 
   std::pair<bpf_program*, bpf_program*> Programs(iter_per_netns_bpf* s) const override {

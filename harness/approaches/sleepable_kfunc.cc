@@ -222,15 +222,8 @@ absl::Status SleepableKfuncDestroyer::Probe() {
 
 absl::Status SleepableKfuncDestroyer::Prepare(const PrepareEnv& env) {
   SB_RETURN_IF_ERROR(Probe());
-  // The workers' cgroup scopes the index and gets the release program;
-  // without one (kernel tests), the cgroup v2 root, which holds the test.
-  UniqueFd cg;
-  if (env.cgroup_fd >= 0) {
-    cg.reset(fcntl(env.cgroup_fd, F_DUPFD_CLOEXEC, 0));
-    if (!cg.valid()) return ErrnoStatus("dup cgroup fd");
-  } else {
-    SB_ASSIGN_OR_RETURN(cg, OpenCgroupV2Root());
-  }
+  // The cgroup scopes the index and gets the release program.
+  SB_ASSIGN_OR_RETURN(UniqueFd cg, OpenAttachCgroup(env.cgroup_fd));
   return state_->Attach(cg.get());
 }
 
@@ -245,6 +238,11 @@ void SleepableKfuncDestroyer::Release() {
 
 SleepableIndexStats SleepableKfuncDestroyer::index_stats() const {
   return state_ ? state_->Index() : SleepableIndexStats{};
+}
+
+TrackedCounts SleepableKfuncDestroyer::Tracked() const {
+  SleepableIndexStats s = index_stats();
+  return {s.inserted, s.failed};
 }
 
 uint64_t SleepableKfuncDestroyer::index_map_bytes() const { return state_ ? state_->MapBytes() : 0; }

@@ -36,6 +36,10 @@ class SleepableKfuncDestroyer : public Destroyer {
   absl::Status Prepare(const PrepareEnv& env) override;
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
   void Release() override;
+  // The index's inserts (fexit on connect) and its maps' memory.
+  bool TracksAtConnect() const override { return true; }
+  TrackedCounts Tracked() const override;
+  uint64_t TrackingBytes() const override { return index_map_bytes(); }
 
   SleepableIndexStats index_stats() const;
   // Memory of the index maps, from their fdinfo (0 before Prepare).

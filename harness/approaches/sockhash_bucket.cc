@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "harness/bpf_iter_util.h"
+#include "harness/bpf_map_memory.h"
 #include "harness/bpf_skeleton.h"
 #include "harness/cgroup.h"
 #include "harness/libbpf_log.h"
@@ -150,12 +152,7 @@ absl::Status SockhashBucketDestroyer::Prepare(const PrepareEnv& env) {
   SB_RETURN_IF_ERROR(Probe());
   Release();
   state_->skel->bss->sb_index = sb_index_counters{};
-  if (env.cgroup_fd >= 0) {
-    state_->cgroup.reset(fcntl(env.cgroup_fd, F_DUPFD_CLOEXEC, 0));
-    if (!state_->cgroup.valid()) return ErrnoStatus("dup cgroup fd");
-  } else {
-    SB_ASSIGN_OR_RETURN(state_->cgroup, OpenCgroupV2Root());
-  }
+  SB_ASSIGN_OR_RETURN(state_->cgroup, OpenAttachCgroup(env.cgroup_fd));
   for (bpf_program* p : {state_->skel->progs.index_tcp, state_->skel->progs.index_udp4,
                          state_->skel->progs.index_udp6}) {
     ClearLibbpfLog();
@@ -178,6 +175,16 @@ int SockhashBucketDestroyer::map_fd() const {
 
 sb_index_counters SockhashBucketDestroyer::index_counters() const {
   return state_ ? state_->skel->bss->sb_index : sb_index_counters{};
+}
+
+TrackedCounts SockhashBucketDestroyer::Tracked() const {
+  sb_index_counters c = index_counters();
+  return {c.inserted, c.failed};
+}
+
+uint64_t SockhashBucketDestroyer::TrackingBytes() const {
+  int fd = map_fd();
+  return fd < 0 ? 0 : static_cast<uint64_t>(std::max<int64_t>(0, MapMemlockBytes(fd)));
 }
 
 absl::StatusOr<DestroyStats> SockhashBucketDestroyer::Destroy(const Target& target) {

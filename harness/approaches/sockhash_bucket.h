@@ -65,6 +65,11 @@ class SockhashBucketDestroyer : public Destroyer {
   absl::Status Prepare(const PrepareEnv& env) override;
   absl::StatusOr<DestroyStats> Destroy(const Target& target) override;
   void Release() override;
+  // The sockhash's inserts since Prepare() (which resets them), and its
+  // memlock.
+  bool TracksAtConnect() const override { return true; }
+  TrackedCounts Tracked() const override;
+  uint64_t TrackingBytes() const override;
 
   // After Prepare: the sockhash, and what the connect-time programs did.
   int map_fd() const;
