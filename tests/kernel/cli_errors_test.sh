@@ -27,14 +27,20 @@ echo '{"name":"x","namespaces":4,"sockets":100,"targets":{"per_netns":200}}' >"$
 # The workload maximum: more memory or open files than this machine has.
 echo '{"name":"x","namespaces":8192,"sockets":4000000,"targets":{"per_netns":1}}' >"$tmp/toobig.json"
 echo '{"name":"x","namespaces":4,"sockets":100,"targets":{"per_netns":1}}' >"$tmp/good.json"
+printf '{"name":"x",\n "namespaces":4,\n "sockets" 100}\n' >"$tmp/syntax.json"
 
 expect_error "'colour'" run --workload "$tmp/unknown.json" --out "$tmp/r.json"
 expect_error "'targets.per_netns'" run --workload "$tmp/toomany.json" --out "$tmp/r.json"
 expect_error "the fleet needs" run --workload "$tmp/toobig.json" --out "$tmp/r.json"
-expect_error "cannot open" run --workload "$tmp/missing.json" --out "$tmp/r.json"
+expect_error "not valid JSON at line 3, column 14" run --workload "$tmp/syntax.json" --out "$tmp/r.json"
+expect_error "missing.json: cannot open file: No such file or directory" run --workload "$tmp/missing.json" --out "$tmp/r.json"
 expect_error "--workload FILE is required" run
 expect_error "unknown approach 'bogus'" run --workload "$tmp/good.json" --approach sock_diag,bogus --out "$tmp/r.json"
 expect_error "--repetitions" run --workload "$tmp/good.json" --repetitions -3 --out "$tmp/r.json"
+expect_error "--sockets must be at least 5" price --sockets 0 --out "$tmp/r.json"
+expect_error "--sockets must be at least 5" price --sockets -3 --out "$tmp/r.json"
+expect_error "--approach: unknown approach 'bogus'" price --approach sockhash_bucket,bogus --out "$tmp/r.json"
+expect_error "--approach: sock_diag records nothing at connect time" price --approach sock_diag --out "$tmp/r.json"
 expect_error "unknown command 'frobnicate'" frobnicate
 
 [[ ! -e $tmp/r.json ]] || { echo "FAIL: a result file was written"; fail=1; }

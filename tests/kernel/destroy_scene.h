@@ -66,6 +66,29 @@ inline Conn ConnectTo(Proto proto, Family family, int backend, std::vector<Uniqu
   return c;
 }
 
+// An unconnected UDP socket in the current namespace that sent one datagram
+// to `backend` with sendto() (the kernel bound it to a port of its choice)
+// and never connected: cilium#48564's DNS client.
+inline UniqueFd SendOnceTo(Family family, int backend) {
+  Endpoint ep = BackendEndpoint(backend, family);
+  sockaddr_storage ss;
+  socklen_t len = ep.ToSockaddr(&ss);
+  int one = 1;
+  UniqueFd fd(socket(AfOf(family), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (family == Family::kIpv6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  EXPECT_EQ(sendto(fd.get(), "q", 1, 0, reinterpret_cast<sockaddr*>(&ss), len), 1)
+      << ep.ToString() << ": " << strerror(errno);
+  return fd;
+}
+
+// The socket's local port, network order (0: it has none).
+inline uint16_t LocalPort(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return 0;
+  return Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&ss)).port_be;
+}
+
 // What the application sees on its next recv(): the pending socket error, or
 // EAGAIN when there is none.
 inline int RecvErrno(int fd) {

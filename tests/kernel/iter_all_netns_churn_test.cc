@@ -209,7 +209,7 @@ TEST_P(TcpExactlyOnce, WhileSocketsComeAndGo) {
   ASSERT_EQ(req, 8) << "request sockets before the pass";
 
   PassTally p;
-  std::set<uint64_t> closed;
+  std::set<uint64_t> closed, opened;
   int ops[4] = {};  // closed seen, closed unseen, opened, new TIME_WAIT + request
   UniqueFd it = NewPass(false);
   watch_record r;
@@ -239,7 +239,8 @@ TEST_P(TcpExactlyOnce, WhileSocketsComeAndGo) {
       }
       case 2:
         if (ops[2] < 8) {
-          scene.Open();
+          const TcpScene::Conn& c = scene.Open();
+          opened.insert({c.cc, c.pc});
           ++ops[2];
         }
         break;
@@ -265,6 +266,13 @@ TEST_P(TcpExactlyOnce, WhileSocketsComeAndGo) {
   }
   EXPECT_EQ(kept_tw, 8);
   EXPECT_EQ(kept_req, 8);
+  // The pairs opened during the pass were really added: a quiet pass
+  // afterwards shows both ends of each, established.
+  EXPECT_EQ(opened.size(), 2u * ops[2]);
+  std::map<uint64_t, uint8_t> after = Snapshot(false, ns_cookie);
+  for (uint64_t c : opened) {
+    EXPECT_EQ(after.count(c) ? int(after.at(c)) : -1, int(kEstablished)) << "socket " << c << " opened during the pass";
+  }
   std::cout << "[ tcp exactly-once, " << (private_tables ? "private" : "global") << " ehash ] reads=" << p.reads
             << " closed shown/unshown=" << ops[0] << "/" << ops[1] << " opened=" << ops[2]
             << " new TIME_WAIT+request=" << ops[3] << " initial=" << initial.size() << "\n";
@@ -306,7 +314,7 @@ TEST_P(UdpExactlyOnce, WhileSocketsComeAndGo) {
   for (const auto& [cookie, fd] : group) ASSERT_TRUE(initial.count(cookie)) << "group socket in a quiet pass";
 
   PassTally p;
-  std::set<uint64_t> closed;
+  std::set<uint64_t> closed, added;
   int ops[3] = {};  // closed shown, closed unshown, added
   UniqueFd it = NewPass(true);
   watch_record r;
@@ -317,7 +325,7 @@ TEST_P(UdpExactlyOnce, WhileSocketsComeAndGo) {
     int step = p.seen.size() % 3;
     if (step == 2) {
       if (ops[2] < 8) {
-        add();
+        added.insert(add());
         ++ops[2];
       }
       continue;
@@ -336,6 +344,15 @@ TEST_P(UdpExactlyOnce, WhileSocketsComeAndGo) {
   EXPECT_GT(ops[1], 0);
   EXPECT_GT(ops[2], 0);
   ExpectExactlyOnce(p, initial, closed, private_tables ? "udp, private table" : "udp, global table");
+  // The sockets added during the pass really joined the group: bound to its
+  // port, and shown by a quiet pass afterwards.
+  EXPECT_EQ(added.size(), static_cast<size_t>(ops[2]));
+  std::map<uint64_t, uint8_t> after = Snapshot(true, ns_cookie);
+  for (uint64_t c : added) {
+    ASSERT_TRUE(group.count(c) && group.at(c).valid());
+    EXPECT_EQ(LocalPort(group.at(c).get()), port) << "socket " << c << " added to the group";
+    EXPECT_TRUE(after.count(c)) << "socket " << c << " added during the pass, not in the table";
+  }
   std::cout << "[ udp exactly-once, " << (private_tables ? "private" : "global") << " table ] reads=" << p.reads
             << " closed shown/unshown=" << ops[0] << "/" << ops[1] << " added=" << ops[2] << "\n";
 }

@@ -48,7 +48,7 @@ TEST_F(IterAllNetnsTest, TcpSocketsSeenExactlyOnceWhileSocketsComeAndGo) {
   for (int i = 0; i < 48; ++i) connect_one();
   std::set<uint64_t> initial;  // established sockets present before the pass
   for (auto& c : conns) initial.insert({c.cc, c.pc});
-  std::set<uint64_t> closed;
+  std::set<uint64_t> closed, opened;
   std::map<uint64_t, int> seen;
   int reads = 0, ours = 0, removed_seen = 0, removed_unseen = 0, added = 0;
   Record r;
@@ -78,12 +78,21 @@ TEST_F(IterAllNetnsTest, TcpSocketsSeenExactlyOnceWhileSocketsComeAndGo) {
     }
     if (added < 8) {
       connect_one();
+      opened.insert({conns.back().cc, conns.back().pc});
       ++added;
     }
   }
   EXPECT_GT(removed_seen, 0);
   EXPECT_GT(removed_unseen, 0);
   EXPECT_GT(reads, 0);
+  // The connections opened during the pass were really added to the
+  // namespace's single bucket: a quiet pass afterwards shows both ends of
+  // each, established, once.
+  EXPECT_EQ(added, 8) << "connections opened during the pass";
+  std::map<uint64_t, int> later;
+  for (const Record& rec : Dump(Target::kTcpAllNetns))
+    if (rec.netns == ns_cookie && rec.state == kTcpEstablished) later[rec.cookie]++;
+  for (uint64_t c : opened) EXPECT_EQ(later[c], 1) << "socket " << c << " opened during the pass";
   for (const auto& [cookie, n] : seen) EXPECT_LE(n, 1) << "socket " << cookie << " seen twice";
   for (uint64_t c : initial) {
     if (closed.count(c)) continue;
@@ -143,56 +152,147 @@ TEST_F(IterAllNetnsTest, NamespaceCreatedDuringThePassIsVisitedNoneAfterTheEnd) 
 }
 
 // The iterator keeps a reference on the namespace whose private table it is
-// walking: that namespace can lose every other reference between two reads
-// without the table going away under the iterator. b, released at the same
-// time but not pinned, is dismantled meanwhile (its RTM_DELNSID arrives);
-// the rest of a's sockets are still shown, from a's own table, and a is
-// dismantled only once the iterator is closed.
+// walking (bpf_iter_seq_net_next()): that namespace can lose every other
+// reference between two reads without the table going away under the
+// iterator, and the reference goes when the walk moves on.
+//
+// Three namespaces with private tables, walked in creation order a, b, c,
+// each with a listener, 8 established connections and 8 TIME_WAIT sockets
+// (which do not pin their namespace). Once the pass is inside a's ehash,
+// every reference of ours on a and b goes (sockets closed with a reset,
+// namespace fds closed): b, not pinned, is dismantled meanwhile (its
+// RTM_DELNSID arrives), a is not. The rest of the pass must then show a's
+// TIME_WAIT sockets still in a's table (each of them once over the pass),
+// none of a's closed sockets, nothing of b, and every socket of c, which
+// stays, exactly once; a is dismantled once the walk has moved on to c,
+// while the iterator is still open.
 TEST_F(IterAllNetnsTest, NamespaceReleasedMidPassStaysValidUntilTheIteratorMovesOn) {
-  auto a = CreatePrivateTableNetns(64, 128);
-  auto b = CreatePrivateTableNetns(64, 128);
-  ASSERT_TRUE(a.ok() && b.ok());
-  const uint64_t a_cookie = CookieOf(a->get()), b_cookie = CookieOf(b->get());
+  constexpr int kConns = 8, kTimeWait = 8;
+  struct Ns {
+    const char* name;
+    absl::StatusOr<UniqueFd> fd = absl::InternalError("not created");
+    uint64_t cookie = 0;
+    Sockets open;                  // listener, clients, accepted: pin the namespace
+    std::set<uint64_t> time_wait;  // cookies of its TIME_WAIT sockets
+  };
+  Ns a{"a"}, b{"b"}, c{"c"};
+  for (Ns* ns : {&a, &b, &c}) {  // in this order on net_namespace_list
+    ns->fd = CreatePrivateTableNetns(64, 128);
+    ASSERT_TRUE(ns->fd.ok()) << ns->name << ": " << ns->fd.status();
+    ASSERT_EQ(TableEntries(ns->fd->get(), "tcp_ehash_entries"), 64) << ns->name;
+    ns->cookie = CookieOf(ns->fd->get());
+  }
   const int32_t base = 920000 + getpid() % 1000 * 4;
-  NsidWatch a_gone(a->get(), base), b_gone(b->get(), base + 1);
+  NsidWatch a_gone(a.fd->get(), base), b_gone(b.fd->get(), base + 1);
   ASSERT_TRUE(a_gone.ok() && b_gone.ok());
-  Sockets sa, sb;
-  for (auto [ns, s, name] : {std::tuple{a->get(), &sa, "a"}, std::tuple{b->get(), &sb, "b"}}) {
-    auto in = ScopedNetns::Enter(ns);
+  for (Ns* ns : {&a, &b, &c}) {
+    auto in = ScopedNetns::Enter(ns->fd->get());
     ASSERT_TRUE(in.ok());
-    int l = s->Keep(s->TcpListener(AF_INET), std::string(name) + " listener");
-    for (int i = 0; i < 8; ++i) {
-      auto [c, p] = s->TcpPair(l, AF_INET);
-      s->Keep(std::move(c), std::string(name) + " client");
-      s->Keep(std::move(p), std::string(name) + " accepted");
+    const std::string name = ns->name;
+    int l = ns->open.Keep(ns->open.TcpListener(AF_INET), name + " tcp listener");
+    for (int i = 0; i < kConns; ++i) {
+      auto [cl, p] = ns->open.TcpPair(l, AF_INET);
+      ns->open.Keep(std::move(cl), name + " tcp client");
+      ns->open.Keep(std::move(p), name + " tcp accepted");
+    }
+    // The client closes first, the server reads EOF and closes: the client
+    // socket becomes a TIME_WAIT socket carrying its cookie.
+    for (int i = 0; i < kTimeWait; ++i) {
+      auto [cl, p] = ns->open.TcpPair(l, AF_INET);
+      ns->time_wait.insert(Cookie(cl.get()));
+      cl.reset();
+      char byte;
+      ASSERT_EQ(read(p.get(), &byte, 1), 0);
+      p.reset();
     }
   }
+
+  // Before the pass: each namespace holds exactly its open sockets and its
+  // TIME_WAIT sockets (loopback completes the closing handshakes before the
+  // calls return; checked, not assumed: a socket left in LAST_ACK or
+  // FIN_WAIT would keep its namespace alive).
+  {
+    std::map<uint64_t, std::map<uint64_t, uint8_t>> by_ns;  // netns -> cookie -> state
+    for (const Record& r : Dump(Target::kTcpAllNetns)) by_ns[r.netns][r.cookie] = r.state;
+    for (Ns* ns : {&a, &b, &c}) {
+      std::map<uint64_t, uint8_t> want;
+      for (const auto& [cookie, desc] : ns->open.what)
+        want[cookie] = desc.find("listener") != std::string::npos ? kTcpListen : kTcpEstablished;
+      for (uint64_t cookie : ns->time_wait) want[cookie] = kTcpTimeWait;
+      ASSERT_EQ(by_ns[ns->cookie], want) << ns->name << ": sockets and states before the pass";
+    }
+  }
+
   Link l = AttachDump(Target::kTcpAllNetns);
   ASSERT_TRUE(l.link.valid());
   UniqueFd it(bpf_iter_create(l.link.get()));
-  ASSERT_TRUE(it.valid());
+  ASSERT_TRUE(it.valid()) << strerror(errno);
+  // Listeners are in the global lhash2, walked first; any other socket of
+  // a is in a's own ehash.
+  auto in_ehash_of = [](const Record& r, const Ns& ns) { return r.netns == ns.cookie && r.state != kTcpListen; };
+  std::vector<Record> before, after;  // what the pass showed before and after the release
   Record r;
-  int a_before = 0;
-  while (ReadOne(it.get(), &r))
-    if (r.netns == a_cookie && r.state == kTcpEstablished && ++a_before == 1) break;  // now in a's ehash
-  ASSERT_EQ(a_before, 1) << "the pass reached a's private ehash";
-  // Drop every reference we have on a and b: their sockets (reset: no
-  // TIME_WAIT left behind) and namespace fds.
-  for (auto& fd : sa.fds) CloseWithReset(fd);
-  for (auto& fd : sb.fds) CloseWithReset(fd);
-  a->reset();
-  b->reset();
-  ASSERT_TRUE(b_gone.WaitDeleted()) << "b, not pinned, is dismantled while the iterator is open";
-  int rest = 0, from_b = 0;
   while (ReadOne(it.get(), &r)) {
-    rest++;
-    from_b += r.netns == b_cookie;
+    before.push_back(r);
+    if (in_ehash_of(r, a)) break;
   }
-  EXPECT_EQ(from_b, 0) << "no socket of the dismantled b";
-  EXPECT_FALSE(a_gone.WaitDeleted(0)) << "a, pinned by the open iterator, is still there";
-  it.reset();  // releases a
-  EXPECT_TRUE(a_gone.WaitDeleted()) << "a is dismantled once the iterator lets go of it";
-  std::cout << "[ netns released mid-pass ] records after the release: " << rest << "\n";
+  ASSERT_TRUE(!before.empty() && in_ehash_of(before.back(), a)) << "the pass never reached a's private ehash";
+
+  // Drop every reference we have on a and b.
+  for (Ns* ns : {&a, &b}) {
+    for (auto& fd : ns->open.fds) CloseWithReset(fd);
+    ns->fd->reset();
+  }
+  ASSERT_TRUE(b_gone.WaitDeleted()) << "b, not pinned, is dismantled while the iterator is open";
+  EXPECT_FALSE(a_gone.WaitDeleted(0)) << "a, the namespace being walked, is pinned by the iterator";
+
+  // The rest of a's ehash, up to the first socket of c's.
+  bool reached_c = false;
+  while (ReadOne(it.get(), &r)) {
+    after.push_back(r);
+    if (in_ehash_of(r, c)) {
+      reached_c = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(reached_c) << "the pass never reached c's private ehash";
+  // The walk has left a for c, dropping its reference: a goes now, while
+  // the iterator is still open.
+  EXPECT_TRUE(a_gone.WaitDeleted()) << "a is dismantled once the walk has moved on from it";
+  std::vector<Record> rest = ReadAll<Record>(it.get());
+  after.insert(after.end(), rest.begin(), rest.end());
+
+  // What the pass did with each namespace.
+  int a_time_wait_after = 0, a_other_after = 0, from_b_after = 0;
+  for (const Record& rec : after) {
+    from_b_after += rec.netns == b.cookie;
+    if (rec.netns != a.cookie) continue;
+    if (rec.state == kTcpTimeWait && a.time_wait.count(rec.cookie))
+      ++a_time_wait_after;
+    else
+      ++a_other_after;
+  }
+  std::vector<Record> all = before;
+  all.insert(all.end(), after.begin(), after.end());
+  auto time_wait_shown = [&all](const Ns& ns) {
+    std::map<uint64_t, int> n;
+    for (const Record& rec : all)
+      if (rec.netns == ns.cookie && rec.state == kTcpTimeWait && ns.time_wait.count(rec.cookie)) n[rec.cookie]++;
+    return n;
+  };
+  EXPECT_EQ(from_b_after, 0) << "no socket of the dismantled b";
+  EXPECT_EQ(a_other_after, 0) << "none of a's closed sockets after the release, nor anything unknown of a";
+  // The pass stopped at a's first ehash socket: at most one of its TIME_WAIT
+  // sockets was shown before the release, the others after it.
+  EXPECT_GE(a_time_wait_after, kTimeWait - 1) << "a's TIME_WAIT sockets, still in a's table, after the release";
+  for (const Ns* ns : {&a, &c}) {
+    std::map<uint64_t, int> tw = time_wait_shown(*ns);
+    for (uint64_t cookie : ns->time_wait)
+      EXPECT_EQ(tw[cookie], 1) << ns->name << ": TIME_WAIT socket " << cookie << ", once over the pass";
+  }
+  ExpectSeenOnce(all, c.open, c.cookie, SOCK_STREAM);  // c's listener, clients and accepted sockets
+  std::cout << "[ netns released mid-pass ] records before the release: " << before.size()
+            << ", after: " << after.size() << " (a's TIME_WAIT: " << a_time_wait_after << ")\n";
 }
 
 }  // namespace

@@ -14,24 +14,18 @@
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
 #include "tests/kernel/destroy_scene.h"
+#include "tests/kernel/two_netns_scene.h"
 
 namespace sockbench {
 namespace {
 
-class SleepableKfuncTest : public ::testing::TestWithParam<SleepableIndex> {
+class SleepableKfuncTest : public ::testing::TestWithParam<SleepableIndex>, protected TwoNetnsScene {
  protected:
   void SetUp() override {
     SleepableKfuncDestroyer probe(GetParam());
     absl::Status st = probe.Probe();
     if (!st.ok()) GTEST_SKIP() << probe.name() << " unsupported here: " << st.message();
-    for (int i = 0; i < 2; ++i) {
-      auto fd = NetnsSet::CreateOne(NetnsOptions{BackendAddressCount(3)});
-      ASSERT_TRUE(fd.ok()) << fd.status();
-      auto cookie = NetnsCookie(fd->get());
-      ASSERT_TRUE(cookie.ok());
-      netns_.push_back(std::move(*fd));
-      cookies_.push_back(*cookie);
-    }
+    ASSERT_NO_FATAL_FAILURE(CreateNamespaces());
     d_ = std::make_unique<SleepableKfuncDestroyer>(GetParam());
     // The cgroup v2 root (this test's cgroup) scopes the index.
     ASSERT_TRUE(d_->Prepare(PrepareEnv{}).ok());
@@ -40,27 +34,6 @@ class SleepableKfuncTest : public ::testing::TestWithParam<SleepableIndex> {
     if (d_) d_->Release();
   }
 
-  Conn ConnectIn(int ns, Proto proto, Family family, int backend) {
-    auto in = ScopedNetns::Enter(netns_[ns].get());
-    EXPECT_TRUE(in.ok());
-    return ConnectTo(proto, family, backend, &servers_);
-  }
-  // `n` clients of one backend server in namespace `ns`.
-  std::vector<Conn> ClientsIn(int ns, Proto proto, Family family, int backend, int n) {
-    std::vector<Conn> out;
-    out.push_back(ConnectIn(ns, proto, family, backend));
-    auto in = ScopedNetns::Enter(netns_[ns].get());
-    EXPECT_TRUE(in.ok());
-    for (int i = 1; i < n; ++i) out.push_back(ConnectClient(proto, family, backend, servers_.back().get()));
-    return out;
-  }
-  // Backend 0 dies, for `proto` sockets in namespace `ns`.
-  Target Backend0(Proto proto, Family family, int ns) {
-    return Backend0In(proto, family, netns_[ns].get(), cookies_[ns]);
-  }
-
-  std::vector<UniqueFd> netns_, servers_;
-  std::vector<uint64_t> cookies_;
   std::unique_ptr<SleepableKfuncDestroyer> d_;
 };
 
@@ -121,17 +94,7 @@ TEST_P(SleepableKfuncTest, OtherNamespacesStayIndexed) {
 // destroys it.
 TEST_P(SleepableKfuncTest, UdpReconnectMovesTheEntry) {
   Conn c = ConnectIn(0, Proto::kUdp, Family::kIpv4, 1);
-  {
-    auto in = ScopedNetns::Enter(netns_[0].get());
-    ASSERT_TRUE(in.ok());
-    UniqueFd server(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    Endpoint ep = BackendEndpoint(0, Family::kIpv4);
-    sockaddr_storage ss;
-    socklen_t len = ep.ToSockaddr(&ss);
-    ASSERT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-    ASSERT_EQ(connect(c.client.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << strerror(errno);
-    servers_.push_back(std::move(server));
-  }
+  ASSERT_NO_FATAL_FAILURE(ConnectUdpAgain(0, c.client.get(), 0));
   EXPECT_EQ(d_->index_stats().replaced, 1u);
   EXPECT_EQ(d_->index_stats().live(), 1u);
 

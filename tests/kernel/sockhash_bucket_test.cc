@@ -7,9 +7,11 @@
 //     other prefixes share the bucket), and misuse is refused;
 //   - an iterator resumed after every element, while elements are added
 //     and removed between reads, shows every element that stays exactly
-//     once and none twice (the stock iterator restarts the bucket).
+//     once and none twice (the stock iterator restarts the bucket);
+//   - destroy passes racing connect() and close() in the bucket destroy
+//     every target exactly once and no bystander.
 // Everything is skipped on kernels without the patches (probe fails).
-// The price measurement is sockhash_bucket_price_test.cc.
+// The price measurement is `sockbench price` (harness/price.cc).
 #include <gtest/gtest.h>
 
 #include "tests/kernel/sockhash_bucket_support.h"
@@ -141,9 +143,12 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, SockhashBucketDestroy,
 
 TEST(SockhashBucket, PrefixPassVisitsOnlyItsPrefixAlsoWhenBucketsAreShared) {
   SKIP_UNLESS_SUPPORTED();
-  // 64 buckets, 20 prefixes x 3 keys: prefixes collide in buckets (the
-  // chance that none does is ~5%), which the pass must filter out.
-  auto skel = LoadSkel(64, SB_SOCKHASH_PREFIX_LEN);
+  // 64 buckets, 20 prefixes x 3 keys. The prefixes are chosen (by the
+  // kernel's hash, BucketOf()) so that they go two by two into 10 buckets:
+  // every prefix shares its bucket with another, which the pass must
+  // filter out.
+  constexpr uint32_t kBuckets = 64;
+  auto skel = LoadSkel(kBuckets, SB_SOCKHASH_PREFIX_LEN);
   ASSERT_TRUE(skel.ok()) << skel.status();
   int map = bpf_map__fd((*skel)->maps.sb_sockhash);
   int prog = bpf_program__fd((*skel)->progs.dump_bucket);
@@ -152,19 +157,54 @@ TEST(SockhashBucket, PrefixPassVisitsOnlyItsPrefixAlsoWhenBucketsAreShared) {
   UniqueFd s = UdpConnected(Loopback4(9));
   uint64_t fd = s.get();
   std::vector<sb_sockhash_key> prefixes;
-  for (int p = 0; p < 20; ++p) {
-    sb_sockhash_key k = SockhashPrefix(Loopback4(static_cast<uint16_t>(1000 + p)));
+  std::vector<uint32_t> bucket;  // of prefixes[p], by BucketOf()
+  std::map<uint32_t, int> per_bucket;
+  for (uint16_t port = 1000; prefixes.size() < 20; ++port) {
+    ASSERT_LT(port, 60000) << "no 20 prefixes two by two in 10 buckets";
+    sb_sockhash_key k = SockhashPrefix(Loopback4(port));
+    uint32_t b = BucketOf(k, kBuckets);
+    if (per_bucket.count(b) ? per_bucket[b] >= 2 : per_bucket.size() >= 10) continue;
+    per_bucket[b]++;
     prefixes.push_back(k);
-    for (uint64_t c = 1; c <= 3; ++c) {
+    bucket.push_back(b);
+  }
+  // Interleaved: key c of every prefix, then key c + 1. Within a bucket
+  // the two prefixes' elements then alternate.
+  for (uint64_t c = 1; c <= 3; ++c) {
+    for (size_t p = 0; p < prefixes.size(); ++p) {
+      sb_sockhash_key k = prefixes[p];
       k.cookie = p * 100 + c;
       ASSERT_EQ(bpf_map_update_elem(map, &k, &fd, BPF_NOEXIST), 0) << strerror(errno);
     }
   }
+  // The kernel really shares the buckets: a whole-map pass walks bucket
+  // after bucket, so the elements come in the order of BucketOf() (the
+  // kernel chose the buckets the test computed), and every prefix's three
+  // elements are not contiguous: the only elements between them are those
+  // of the other prefix of their bucket.
   auto whole = AttachSockhashIter(prog, map, nullptr, 0);
   ASSERT_TRUE(whole.ok()) << whole.status();
-  EXPECT_EQ(DumpCookies(whole->get(), 4096).size(), 60u);
+  std::vector<uint64_t> all = DumpCookies(whole->get(), 4096);
+  ASSERT_EQ(all.size(), 60u);
+  std::map<size_t, std::vector<size_t>> positions;  // prefix -> where its elements came
+  for (size_t i = 0; i < all.size(); ++i) {
+    const size_t p = all[i] / 100;
+    ASSERT_LT(p, prefixes.size()) << "unknown cookie " << all[i];
+    positions[p].push_back(i);
+    if (i > 0) {
+      EXPECT_LE(bucket[all[i - 1] / 100], bucket[p]) << "the walk is in bucket order";
+    }
+  }
+  int shared = 0;
+  for (const auto& [p, at] : positions) {
+    ASSERT_EQ(at.size(), 3u);
+    shared += at.back() - at.front() > 2;  // another prefix's elements in between
+    for (size_t i = at.front(); i <= at.back(); ++i)
+      EXPECT_EQ(bucket[all[i] / 100], bucket[p]) << "between prefix " << p << "'s elements: its bucket's";
+  }
+  EXPECT_EQ(shared, 20) << "every prefix shares its bucket with another";
 
-  for (int p = 0; p < 20; ++p) {
+  for (size_t p = 0; p < prefixes.size(); ++p) {
     (*skel)->bss->sb_counters.visited = 0;
     auto link = AttachSockhashIter(prog, map, &prefixes[p], SB_SOCKHASH_PREFIX_LEN);
     ASSERT_TRUE(link.ok()) << link.status();
@@ -172,7 +212,8 @@ TEST(SockhashBucket, PrefixPassVisitsOnlyItsPrefixAlsoWhenBucketsAreShared) {
     std::sort(got.begin(), got.end());
     std::vector<uint64_t> want = {p * 100ull + 1, p * 100ull + 2, p * 100ull + 3};
     EXPECT_EQ(got, want) << "prefix " << p;
-    // The program only ever saw the prefix's own elements.
+    // The program only ever saw the prefix's own elements, 3 of the
+    // bucket's 6.
     EXPECT_EQ((*skel)->bss->sb_counters.visited, 3u) << "prefix " << p;
   }
 
@@ -310,55 +351,194 @@ TEST(SockhashBucket, ResumesExactlyOnceWhileElementsAreAddedAndRemoved) {
   }
 }
 
-// Concurrency: sockets join and leave the bucket (connect, close) while
-// destroy passes run over it, from two threads. Meant for the debug kernel
-// (KASAN, lockdep): element and socket lifetimes across the unlocked parts
-// of the iterator. Every pass must finish; every destroyed socket must have
-// been a live target.
+// Concurrency: sockets join and leave one bucket (connect, close) while
+// destroy passes run over it. Two threads connect UDP sockets to the same
+// backend, hence under the same key prefix, into the same bucket: one in
+// the target namespace (targets), one in another namespace (bystanders,
+// which the passes must leave alone: the namespace filter, not the bucket,
+// tells them apart), and each closes its sockets as it goes: a target once
+// it has been destroyed (then nothing may destroy it again), a bystander
+// once checked untouched. Meant for the debug kernel too (KASAN, lockdep):
+// element and socket lifetimes across the unlocked parts of the iterator.
+//
+// After the race, 8 more targets and one last pass: every pass finished;
+// every target was destroyed (its application saw ECONNABORTED), and the
+// passes' destroyed counts add up to exactly the number of targets, so
+// each was destroyed exactly once; no bystander was touched; and the
+// bucket really was shared: the bystanders and the fresh targets are all
+// in the map under the backend's prefix, and the last pass visited them
+// all.
 TEST(SockhashBucket, PassesRaceWithConnectAndClose) {
   SKIP_UNLESS_SUPPORTED();
   SockhashBucketDestroyer d;
   ASSERT_TRUE(d.Prepare(PrepareEnv{}).ok());  // connect4 indexes the sockets
-  auto ns = NewNetns();
-  ASSERT_TRUE(ns.ok());
-  auto ns_cookie = NetnsCookie(ns->get());
-  ASSERT_TRUE(ns_cookie.ok());
+  auto target_ns = NewNetns();
+  auto other_ns = NewNetns();
+  ASSERT_TRUE(target_ns.ok() && other_ns.ok());
+  auto target_cookie = NetnsCookie(target_ns->get());
+  ASSERT_TRUE(target_cookie.ok());
   const Endpoint backend = Loopback4(9);
-  std::atomic<bool> stop{false};
-  std::atomic<long> churned{0};
-  std::thread churn([&] {
-    auto in = ScopedNetns::Enter(ns->get());
-    if (!in.ok()) return;
-    std::vector<UniqueFd> socks;
-    for (int i = 0; !stop.load(); ++i) {
-      socks.push_back(UdpConnected(backend));
-      if (socks.size() > 64) socks.erase(socks.begin() + (i * 7) % socks.size());
-      churned++;
+  const sb_sockhash_key prefix = SockhashPrefix(backend);
+  constexpr int kConnects = 2000;   // per thread
+  constexpr size_t kKeep = 64;      // sockets a thread keeps open at least
+  constexpr size_t kMaxOpen = 512;  // targets not yet destroyed before the thread waits for a pass
+
+  std::mutex mu;
+  std::condition_variable pass_done;
+  int passes = 0;
+  bool stop = false;
+
+  struct Churn {
+    bool targets;
+    std::set<uint64_t> connected;           // every socket it connected
+    std::set<uint64_t> destroyed_seen;      // targets found destroyed (ECONNABORTED), then closed
+    std::map<uint64_t, UniqueFd> open;      // still open at the end
+    std::vector<std::string> problems;
+  };
+  Churn targets{true}, bystanders{false};
+  auto churn = [&](int netns_fd, Churn* c) {
+    auto in = ScopedNetns::Enter(netns_fd);
+    if (!in.ok()) {
+      c->problems.push_back(std::string(in.status().message()));
+      return;
     }
-  });
+    std::deque<std::pair<uint64_t, UniqueFd>> socks;  // oldest first
+    for (int i = 0; i < kConnects; ++i) {
+      UniqueFd s = UdpConnected(backend);
+      const uint64_t cookie = Cookie(s.get());
+      c->connected.insert(cookie);
+      socks.emplace_back(cookie, std::move(s));
+      if (socks.size() <= kKeep) continue;
+      if (!c->targets) {  // close the oldest bystander, untouched
+        int fd = socks.front().second.get();
+        if (!Connected(fd) || RecvErrno(fd) != EAGAIN)
+          c->problems.push_back("bystander " + std::to_string(socks.front().first) + " was touched");
+        socks.pop_front();
+        continue;
+      }
+      // Close a target that has been destroyed (disconnected, ECONNABORTED
+      // pending); if there is none yet and too many wait, wait for a pass.
+      for (;;) {
+        auto it = std::find_if(socks.begin(), socks.end(), [](const auto& x) { return !Connected(x.second.get()); });
+        if (it != socks.end()) {
+          int err = RecvErrno(it->second.get());
+          if (err != ECONNABORTED)
+            c->problems.push_back("target " + std::to_string(it->first) + " disconnected with " + strerror(err));
+          c->destroyed_seen.insert(it->first);
+          socks.erase(it);
+          break;
+        }
+        if (socks.size() < kMaxOpen) break;
+        std::unique_lock<std::mutex> l(mu);
+        const int seen = passes;
+        if (!pass_done.wait_for(l, std::chrono::seconds(120), [&] { return passes > seen || stop; }) || stop) {
+          c->problems.push_back("no pass finished while " + std::to_string(socks.size()) + " targets waited");
+          break;
+        }
+      }
+    }
+    for (auto& [cookie, fd] : socks) c->open[cookie] = std::move(fd);
+  };
+
+  std::thread t1(churn, target_ns->get(), &targets), t2(churn, other_ns->get(), &bystanders);
   Target t;
   t.endpoints = {backend};
   t.tcp = false;
   t.udp = true;
-  t.netns_fds = {ns->get()};
-  t.netns_cookies = {*ns_cookie};
-  uint64_t destroyed = 0, failed = 0;
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  int passes = 0;
-  while (std::chrono::steady_clock::now() < until) {
+  t.netns_fds = {target_ns->get()};
+  t.netns_cookies = {*target_cookie};
+  DestroyStats sum;
+  std::map<uint64_t, UniqueFd> fresh;  // targets connected after the race
+  absl::Status failed_pass;
+  std::atomic<int> running{2};
+  auto join = [&] {
+    t1.join();
+    t2.join();
+  };
+  // Passes until both threads are done (they cannot finish without
+  // passes: the target thread waits for them).
+  std::thread watcher([&] {
+    join();
+    running = 0;
+  });
+  while (running.load() > 0) {
     auto st = d.Destroy(t);
-    ASSERT_TRUE(st.ok()) << st.status();
-    destroyed += st->destroyed;
-    failed += st->failed;
+    if (!st.ok()) {
+      failed_pass = st.status();
+      break;
+    }
+    sum.visited += st->visited;
+    sum.destroyed += st->destroyed;
+    sum.failed += st->failed;
+    std::lock_guard<std::mutex> l(mu);
     ++passes;
+    pass_done.notify_all();
   }
-  stop = true;
-  churn.join();
-  EXPECT_GT(passes, 0);
-  EXPECT_GT(churned.load(), 0);
-  EXPECT_EQ(failed, 0u);
-  std::printf("%d passes, %ld sockets churned, %lu destroyed\n", passes, churned.load(),
-              static_cast<unsigned long>(destroyed));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    stop = true;
+    pass_done.notify_all();
+  }
+  watcher.join();
+  ASSERT_TRUE(failed_pass.ok()) << failed_pass;
+  for (const Churn* c : {&targets, &bystanders})
+    for (const std::string& p : c->problems) ADD_FAILURE() << p;
+  ASSERT_EQ(targets.connected.size(), static_cast<size_t>(kConnects));
+  ASSERT_EQ(bystanders.connected.size(), static_cast<size_t>(kConnects));
+
+  // A few more targets, connected now that nothing churns: the bucket then
+  // surely holds targets no pass has destroyed yet beside the bystanders,
+  // all under the backend's prefix.
+  {
+    auto in = ScopedNetns::Enter(target_ns->get());
+    ASSERT_TRUE(in.ok());
+    for (int i = 0; i < 8; ++i) {
+      UniqueFd s = UdpConnected(backend);
+      const uint64_t cookie = Cookie(s.get());
+      targets.connected.insert(cookie);
+      fresh[cookie] = std::move(s);
+    }
+  }
+  std::set<uint64_t> in_bucket;
+  for (const sb_sockhash_key& k : Keys(d.map_fd()))
+    if (std::memcmp(&k, &prefix, SB_SOCKHASH_PREFIX_LEN) == 0) in_bucket.insert(k.cookie);
+  ASSERT_FALSE(bystanders.open.empty());
+  for (const auto* open : {&fresh, &bystanders.open})
+    for (const auto& [cookie, fd] : *open)
+      EXPECT_TRUE(in_bucket.count(cookie)) << (open == &fresh ? "target " : "bystander ") << cookie
+                                           << " not in the backend's bucket";
+
+  // The last pass: it walks the shared bucket, bystanders included, and
+  // destroys the targets no pass destroyed before, the fresh ones at least.
+  auto last = d.Destroy(t);
+  ASSERT_TRUE(last.ok()) << last.status();
+  sum.visited += last->visited;
+  sum.destroyed += last->destroyed;
+  sum.failed += last->failed;
+  EXPECT_GE(last->visited, fresh.size() + bystanders.open.size()) << "the pass walked the shared bucket";
+  EXPECT_GE(last->destroyed, fresh.size());
+  for (auto& [cookie, fd] : fresh) targets.open[cookie] = std::move(fd);
+
+  // Every target destroyed, each exactly once.
+  for (auto& [cookie, fd] : targets.open) {
+    EXPECT_FALSE(Connected(fd.get())) << "target " << cookie;
+    EXPECT_EQ(RecvErrno(fd.get()), ECONNABORTED) << "target " << cookie;
+    targets.destroyed_seen.insert(cookie);
+  }
+  EXPECT_EQ(targets.destroyed_seen, targets.connected) << "every target destroyed";
+  EXPECT_EQ(sum.destroyed, targets.connected.size()) << "destroyed counts add up to one per target";
+  EXPECT_EQ(sum.failed, 0u);
+  // No bystander touched.
+  for (auto& [cookie, fd] : bystanders.open) {
+    EXPECT_TRUE(Connected(fd.get())) << "bystander " << cookie;
+    EXPECT_EQ(RecvErrno(fd.get()), EAGAIN) << "bystander " << cookie;
+  }
+  const sb_index_counters ic = d.index_counters();
+  EXPECT_EQ(ic.failed, 0u) << "last error " << ic.last_error;
+  EXPECT_GE(ic.inserted, 2u * kConnects + fresh.size());
+  std::printf("%d passes + 1, %d targets and %d bystanders connected, %lu destroyed, %lu visited\n", passes,
+              kConnects, kConnects, static_cast<unsigned long>(sum.destroyed),
+              static_cast<unsigned long>(sum.visited));
   d.Release();
 }
 

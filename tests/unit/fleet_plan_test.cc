@@ -3,10 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <numeric>
 #include <tuple>
 
+#include "absl/strings/str_format.h"
 #include "harness/fleet_fit.h"
 
 namespace sockbench {
@@ -24,11 +26,11 @@ ScenarioSpec Make(int ns, long socks, int per, int tns, int backends = 4) {
 
 FleetLimits Fds(long fds) { return FleetLimits::PerProcessFds(fds); }
 
-// (netns, proto, family, backend, target, source) -> clients
-using GroupKey = std::tuple<int, int, int, int, bool, int>;
+// (netns, proto, family, backend, target, source, unconnected) -> clients
+using GroupKey = std::tuple<int, int, int, int, bool, int, bool>;
 GroupKey KeyOf(const SocketGroup& g) {
   return {g.netns, static_cast<int>(g.proto), static_cast<int>(g.family), g.backend, g.target,
-          g.source};
+          g.source, g.unconnected};
 }
 
 // Every client of the plan is built by exactly one worker, and no worker
@@ -83,6 +85,66 @@ TEST(FleetPlan, CountsTargetsAndSocketsExactly) {
   EXPECT_EQ(clients, 1000);
   EXPECT_EQ(targets, 15);
   EXPECT_EQ(target_ns, 5);
+}
+
+// Unconnected senders: in each target namespace, UDP only, to the dying
+// backend, never targets, over the UDP families as the mix weighs them;
+// each holds a descriptor, and the backend's UDP server is there to
+// receive what they send.
+TEST(FleetPlan, UnconnectedSendersOfTheDyingBackendInEachTargetNamespace) {
+  ScenarioSpec s = Make(8, 400, 2, 4);
+  s.unconnected_per_netns = 3;
+  s.mix = {1, 1, 3, 1};
+  auto p = FleetPlan::Make(s, Fds(19000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  ScenarioSpec none = s;
+  none.unconnected_per_netns = 0;
+  auto without = FleetPlan::Make(none, Fds(19000));
+  ASSERT_TRUE(without.ok());
+  long senders = 0;
+  for (size_t ns = 0; ns < p->netns.size(); ++ns) {
+    const NetnsPlan& np = p->netns[ns];
+    long here = 0, v4 = 0;
+    bool target_ns = false;
+    for (const SocketGroup& g : np.groups) {
+      target_ns |= g.target;
+      if (!g.unconnected) continue;
+      EXPECT_EQ(g.proto, Proto::kUdp);
+      EXPECT_EQ(g.backend, 0);
+      EXPECT_FALSE(g.target);
+      here += g.count;
+      if (g.family == Family::kIpv4) v4 += g.count;
+      bool served = false;
+      for (const BackendServer& b : np.servers)
+        served |= b.proto == Proto::kUdp && b.family == g.family && b.backend == 0;
+      EXPECT_TRUE(served) << "netns " << ns << ": nobody receives what the senders send";
+    }
+    EXPECT_EQ(here, target_ns ? 3 : 0) << "netns " << ns;
+    if (target_ns) {
+      EXPECT_EQ(v4, 2) << "udp_ipv4 weighs 3 of the 4 UDP weights";
+    }
+    EXPECT_EQ(np.clients, without->netns[ns].clients + here);
+    // One descriptor each (plus the UDP server of backend 0 in a family
+    // that had no target to it).
+    EXPECT_EQ(np.fds - static_cast<long>(np.servers.size()),
+              without->netns[ns].fds - static_cast<long>(without->netns[ns].servers.size()) + here);
+    senders += here;
+  }
+  EXPECT_EQ(senders, s.unconnected());
+  EXPECT_EQ(senders, 12);
+  ExpectWorkersHoldEverythingOnceWithin(*p, 19000);
+
+  // A mix without UDP still has them, one family each.
+  s.mix = {1, 1, 0, 0};
+  s.unconnected_per_netns = 2;
+  p = FleetPlan::Make(s, Fds(19000));
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::map<Family, long> by_family;
+  for (const NetnsPlan& np : p->netns)
+    for (const SocketGroup& g : np.groups)
+      if (g.unconnected) by_family[g.family] += g.count;
+  EXPECT_EQ(by_family[Family::kIpv4], 4);
+  EXPECT_EQ(by_family[Family::kIpv6], 4);
 }
 
 TEST(FleetPlan, SmallNamespacesEachBelongToOneWorkerWithinTheLimit) {
@@ -195,10 +257,72 @@ TEST(FleetPlan, AFleetLargerThanMemoryIsRefusedWithEstimateAndLimit) {
   auto p = FleetPlan::Make(Make(8192, 4000000, 4, 1), l);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kResourceExhausted);
+  // The estimate, as the same plan without a memory limit costs it.
+  FleetLimits unlimited = Fds(20000);
+  auto q = FleetPlan::Make(Make(8192, 4000000, 4, 1), unlimited);
+  ASSERT_TRUE(q.ok()) << q.status();
+  const FleetCost c = EstimateCost(*q);
+  EXPECT_GT(c.memory_bytes, l.memory_bytes);
   EXPECT_THAT(std::string(p.status().message()),
               ::testing::AllOf(::testing::HasSubstr("netns:8192/sockets:4000000"),
-                               ::testing::HasSubstr("GiB of memory"),
+                               ::testing::HasSubstr(absl::StrFormat(
+                                   "needs an estimated %.1f GiB of memory", c.memory_bytes / double(1L << 30))),
+                               ::testing::HasSubstr(absl::StrFormat("%d TCP sockets", c.tcp_sockets)),
+                               ::testing::HasSubstr(absl::StrFormat("%d UDP sockets", c.udp_sockets)),
+                               ::testing::HasSubstr("8192 namespaces"),
                                ::testing::HasSubstr("MemAvailable is 22.0 GiB")));
+}
+
+// Each limit is held against the plan's own estimate (EstimateCost): at
+// the estimate the fleet is planned, one below it is refused, and the
+// message carries both numbers. Plans are pure computation, so a refused
+// fleet has created nothing.
+TEST(FleetPlan, EachRefusalNamesTheEstimateAndTheLimit) {
+  const ScenarioSpec s = Make(64, 200000, 4, 8);
+  auto free_plan = FleetPlan::Make(s, Fds(20000));
+  ASSERT_TRUE(free_plan.ok()) << free_plan.status();
+  const FleetCost c = EstimateCost(*free_plan);
+  ASSERT_GT(c.memory_bytes, 0);
+  auto gib = [](long b) { return absl::StrFormat("%.1f GiB", b / double(1L << 30)); };
+  struct Limit {
+    const char* name;
+    long estimate;
+    std::function<void(FleetLimits*, long)> set;
+    std::function<std::vector<std::string>(long estimate, long limit)> says;
+  };
+  const std::vector<Limit> limits = {
+      {"memory", c.memory_bytes, [](FleetLimits* l, long v) { l->memory_bytes = v; },
+       [&](long e, long l) {
+         return std::vector<std::string>{"needs an estimated " + gib(e) + " of memory",
+                                         "MemAvailable is " + gib(l)};
+       }},
+      {"open files", c.system_files, [](FleetLimits* l, long v) { l->system_files = v; },
+       [](long e, long l) {
+         return std::vector<std::string>{absl::StrFormat("needs %d open files", e),
+                                         absl::StrFormat("can open %d more", l)};
+       }},
+      {"sockbench's descriptors", c.sockbench_fds, [](FleetLimits* l, long v) { l->sockbench_fds = v; },
+       [](long e, long l) {
+         return std::vector<std::string>{absl::StrFormat("would hold %d descriptors", e),
+                                         absl::StrFormat("RLIMIT_NOFILE is %d", l)};
+       }},
+  };
+  for (const Limit& lim : limits) {
+    SCOPED_TRACE(lim.name);
+    FleetLimits at = Fds(20000), below = Fds(20000);
+    lim.set(&at, lim.estimate);
+    lim.set(&below, lim.estimate - 1);
+    EXPECT_TRUE(FleetPlan::Make(s, at).ok()) << "exactly the estimate fits";
+    auto refused = FleetPlan::Make(s, below);
+    if (refused.ok()) {
+      ADD_FAILURE() << "one below the estimate is planned";
+      continue;
+    }
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("scenario " + s.Label() + ": "));
+    for (const std::string& want : lim.says(lim.estimate, lim.estimate - 1))
+      EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr(want));
+  }
 }
 
 TEST(FleetPlan, AFleetWithMoreFilesThanTheSystemAllowsIsRefused) {

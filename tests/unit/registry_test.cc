@@ -47,6 +47,19 @@ TEST(Registry, EveryRowMakesItsApproach) {
   }
 }
 
+// The approaches whose Prepare() attaches connect-time programs say so
+// (sockbench price measures exactly those); the others do not.
+TEST(Registry, ExactlyTheIndexingApproachesTrackAtConnect) {
+  std::vector<std::string> tracking;
+  for (const ApproachInfo& a : Approaches().rows()) {
+    auto d = a.make();
+    if (d->TracksAtConnect()) tracking.push_back(a.name);
+    else EXPECT_EQ(d->TrackingBytes(), 0u) << a.name;
+  }
+  EXPECT_EQ(tracking, (std::vector<std::string>{"sockhash_bucket", "sk_storage_iter", "sleepable_kfunc",
+                                                "sleepable_kfunc_rbtree"}));
+}
+
 TEST(Registry, ListsFollowTheRows) {
   auto two = ParseApproachList("iter_per_netns,sock_diag");
   ASSERT_TRUE(two.ok()) << two.status();
@@ -54,8 +67,9 @@ TEST(Registry, ListsFollowTheRows) {
   auto bad = ParseApproachList("nope");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
-            "--approach: unknown approach 'nope' (known: sock_diag, iter_per_netns, iter_all_netns, "
-            "sockhash_bucket, sk_storage_iter, sleepable_kfunc, sleepable_kfunc_rbtree)");
+            "--approach: unknown approach 'nope' (known: sock_diag, iter_per_netns, cilium_term, "
+            "cilium_term_fixed, iter_all_netns, sockhash_bucket, sk_storage_iter, sleepable_kfunc, "
+            "sleepable_kfunc_rbtree)");
 }
 
 }  // namespace

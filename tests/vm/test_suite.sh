@@ -8,19 +8,26 @@
 # Builds (or fetches from cache) the kernel of kernel/patches/series, boots it
 # with kernel/vm.sh and, in the guest:
 #   1. `sockbench probe --json`
-#   2. `sockbench run --workload workloads/smoke.json` with every approach
+#   2. `sockbench run --workload workloads/smoke.json` with every approach,
+#      and (not with --debug) `sockbench lazy --workload workloads/lazy-smoke.json`
 #   3. the selftest-style GoogleTest binaries: kernel_tests (every approach x
 #      protocol x family destroys exactly its target), iter_all_netns_tests,
 #      iter_all_netns_churn_tests, sockhash_bucket_tests, sockmap_review_tests,
-#      sleepable_kfunc_tests, leak_tests
+#      sleepable_kfunc_tests, sk_storage_iter_tests, cilium_term_tests, leak_tests,
+#      lazy_tests (not with --debug)
 # On the host it then checks the results:
 #   - probe: the approaches the series implements (iter_all_netns,
 #     sockhash_bucket) and the stock ones are supported; the others are
-#     unsupported with a reason
+#     unsupported with a reason; every lazy approach is supported (the
+#     kernel config has nf_tables with reject)
+#   - lazy smoke result: a 7.3 kernel, every row ok (live sockets untouched,
+#     unconnected senders untouched)
 #   - smoke result: context names a 7.3 kernel, the vm mode (kvm|tcg) and
 #     the series' patchset; every supported approach has timings and no error
-#     (a miss or an extra would be error_occurred), every other approach is
-#     one "unsupported: ..." entry
+#     (a miss or an extra would put it in sockbench_not_timed as failed),
+#     except cilium_term, whose one entry there is its known defect
+#     (cilium#48564: exactly the unconnected senders destroyed, nothing
+#     missed), every other approach is one "unsupported" entry there
 #   - every GoogleTest binary passed, and no test skipped unless it is listed
 #     in tests/vm/expected-skips.txt with its reason (in the patched kernel a
 #     skip is a failure otherwise)
@@ -36,7 +43,14 @@ shift
 debug_flag=()
 [[ ${1:-} == --debug ]] && debug_flag=(--debug)
 
-binaries=(kernel_tests iter_all_netns_tests iter_all_netns_churn_tests sockhash_bucket_tests sockmap_review_tests sleepable_kfunc_tests leak_tests)
+binaries=(kernel_tests iter_all_netns_tests iter_all_netns_churn_tests sockhash_bucket_tests sockmap_review_tests sleepable_kfunc_tests sk_storage_iter_tests cilium_term_tests leak_tests)
+# The lazy steps run in the patched kernel only: in the debug kernel they
+# cost ~8 of CI's 90 minutes, and the kernel code they reach (RTO_CB's
+# verdict) runs under lockdep and KASAN in the debug selftests
+# (sock_ops_rto_timeout, vm_debug.kernel_selftests_in_debug_kernel).
+lazy=1
+((${#debug_flag[@]})) && lazy=0
+((lazy)) && binaries+=(lazy_tests)
 for f in sockbench "${binaries[@]/#/tests/}"; do
 	[[ -x $build_dir/$f ]] || { echo "FAIL: $build_dir/$f not built" >&2; exit 1; }
 done
@@ -67,6 +81,7 @@ step() { # name, command...
 }
 step probe "$build_dir/sockbench" probe --json
 step smoke "$build_dir/sockbench" run --workload "$repo/workloads/smoke.json" --out "$work/smoke.json"
+(( $lazy )) && step lazy "$build_dir/sockbench" lazy --workload "$repo/workloads/lazy-smoke.json" --out "$work/lazy.json"
 for b in ${binaries[*]}; do step \$b "$build_dir/tests/\$b"; done
 exit 0
 EOF
@@ -79,7 +94,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 if ((vm_rc == 0)); then pass "guest ran and powered off, no kernel splat"; else fail "vm.sh exit $vm_rc (3: kernel splat, 124: timeout)"; fi
 
-for name in probe smoke "${binaries[@]}"; do
+steps=(probe smoke)
+((lazy)) && steps+=(lazy)
+for name in "${steps[@]}" "${binaries[@]}"; do
 	rc=$(cat "$work/$name.rc" 2>/dev/null || echo missing)
 	if [[ $rc == 0 ]]; then
 		pass "$name exit 0"
@@ -109,7 +126,9 @@ for name in "${binaries[@]}"; do
 done
 
 # Result checks, with the system python (any python3 with json will do).
-if /usr/bin/python3 - "$work/probe.out" "$work/smoke.json" <<'EOF'; then pass "probe and smoke results"; else fail "probe and smoke results"; fi
+lazy_json=-
+((lazy)) && lazy_json=$work/lazy.json
+if /usr/bin/python3 - "$work/probe.out" "$work/smoke.json" "$lazy_json" <<'EOF'; then pass "probe, smoke and lazy results"; else fail "probe, smoke and lazy results"; fi
 import json, sys
 ok = True
 def check(cond, what):
@@ -119,34 +138,56 @@ def check(cond, what):
 
 probe = json.load(open(sys.argv[1]))
 support = {a["name"]: a for a in probe["approaches"]}
-for name in ("sock_diag", "iter_per_netns", "iter_all_netns", "sockhash_bucket",
-             "sleepable_kfunc", "sleepable_kfunc_rbtree"):
+for name in ("sock_diag", "iter_per_netns", "cilium_term", "cilium_term_fixed", "iter_all_netns",
+             "sockhash_bucket", "sk_storage_iter", "sleepable_kfunc", "sleepable_kfunc_rbtree"):
     check(support[name]["supported"], f"probe: {name} supported ({support[name]['reason']})")
-for name in ("sk_storage_iter",):
-    check(not support[name]["supported"] and support[name]["reason"],
-          f"probe: {name} unsupported with a reason: {support[name]['reason']!r}")
+check(len(support) == 9, f"probe: {len(support)} approaches")
+lazy_support = probe.get("lazy_approaches", [])
+check(len(lazy_support) == 4 and all(a["supported"] for a in lazy_support),
+      f"probe: every lazy approach supported: {lazy_support}")
+if sys.argv[3] != "-":
+    lazy = json.load(open(sys.argv[3]))
+    check(lazy["context"]["kernel_release"].startswith("7.3."), f"lazy: kernel_release {lazy['context']['kernel_release']}")
+    bad = [(r["approach"], r["scenario"], r["status"], r["reason"]) for r in lazy["rows"] if r["status"] != "ok"]
+    check(lazy["rows"] and not bad, f"lazy: {len(lazy['rows'])} rows, all ok: {bad}")
 
 res = json.load(open(sys.argv[2]))
 ctx = res["context"]
 check(ctx["kernel_release"].startswith("7.3."), f"kernel_release {ctx['kernel_release']}")
 check(ctx["vm"] in ("kvm", "tcg"), f"vm mode {ctx['vm']}")
-check(all(f"{s}/" in ctx["patchset"] for s in ("all-netns", "sockmap", "sleepable")),
+check(all(f"{s}/" in ctx["patchset"] for s in ("all-netns", "sockmap", "sleepable", "sk-storage", "rto-timeout")),
       f"patchset {ctx['patchset'][:60]}...")
-by_approach = {}
+check(ctx.get("sockbench_json_schema_version") == 2, "result schema version 2")
+by_approach, not_timed = {}, {}
 for b in res["benchmarks"]:
     by_approach.setdefault(b["name"].split("/")[1], []).append(b)
+for e in res.get("sockbench_not_timed", []):
+    not_timed.setdefault(e["approach"], []).append(e)
 for name, entry in support.items():
     runs = by_approach.get(name, [])
+    why = [e["reason"] for e in not_timed.get(name, [])]
+    if entry["supported"] and name == "cilium_term":
+        # Its known defect, and nothing else: every target destroyed, the
+        # smoke fleet's unconnected senders destroyed too (cilium#48564).
+        nt = not_timed.get(name, [])
+        v = nt[0].get("verification", {}) if len(nt) == 1 else {}
+        check(not runs and len(nt) == 1 and nt[0]["status"] == "failed"
+              and nt[0].get("known_defect", "").startswith("cilium#48564")
+              and v.get("missed") == 0 and v.get("destroyed") == v.get("targets")
+              and v.get("unconnected_extra", 0) > 0 and v.get("extra") == v.get("unconnected_extra"),
+              f"{name}: one failed entry showing its known defect: {nt}")
+        continue
     if entry["supported"]:
-        errors = [b.get("error_message") for b in runs if b.get("error_occurred")]
-        timed = [b for b in runs if b.get("run_type") == "iteration" and not b.get("error_occurred")]
-        check(timed and not errors, f"{name}: {len(timed)} verified repetitions, errors {errors}")
+        timed = [b for b in runs if b.get("run_type") == "iteration"]
+        check(timed and not why and not any(b.get("error_occurred") for b in runs),
+              f"{name}: {len(timed)} verified repetitions, not timed: {why}")
         check(all(b["destroyed"] == b["targets"] and b["missed"] == 0 and b["extra"] == 0 for b in timed),
               f"{name}: destroyed == targets, no miss, no extra")
     else:
-        check(len(runs) == 1 and runs[0].get("error_occurred")
-              and runs[0]["error_message"].startswith("unsupported"),
-              f"{name}: one unsupported entry")
+        nt = not_timed.get(name, [])
+        check(not runs and len(nt) == 1 and nt[0]["status"] == "unsupported"
+              and nt[0]["reason"].startswith("unsupported"),
+              f"{name}: one unsupported entry in sockbench_not_timed, no timed run")
 sys.exit(0 if ok else 1)
 EOF
 
