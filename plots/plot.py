@@ -2,7 +2,7 @@
 """Plot sockbench results: destruction time vs sockets and vs namespaces.
 
 Reads one or more result JSON files (Google Benchmark format written by
-`sockbench run`), and draws, per approach, the median destruction time of each
+`sockbench run`, either schema version: sockbench_results.py), and draws, per approach, the median destruction time of each
 scenario with min-max whiskers on log-log axes. Results of a single scenario
 (the default workload) become a bar chart per scenario instead. Files from different kernels
 (host vs patched VM) are drawn side by side in one figure, one panel each, so
@@ -12,15 +12,19 @@ Run with Debian's interpreter (python3-matplotlib): /usr/bin/python3 plots/plot.
 """
 import argparse
 import collections
-import json
+import math
 import os
 import re
 import sys
+import textwrap
+
+import sockbench_results
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 
 APPROACH_STYLE = {
     "sock_diag": ("tab:gray", "s"),
@@ -29,27 +33,31 @@ APPROACH_STYLE = {
     "sockhash_bucket": ("tab:red", "D"),
     "sk_storage_iter": ("tab:purple", "v"),
     "sleepable_kfunc": ("tab:orange", "P"),
+    "sleepable_kfunc_rbtree": ("tab:brown", "X"),
 }
-NAME_RE = re.compile(r"^destroy/(?P<approach>[^/]+)/netns:(?P<netns>\d+)/sockets:(?P<sockets>\d+)/targets:(?P<per>\d+)x(?P<tns>\d+)")
+SCENARIO_RE = re.compile(r"^netns:(?P<netns>\d+)/sockets:(?P<sockets>\d+)/targets:(?P<per>\d+)x(?P<tns>\d+)$")
 
 
 def load(path):
-    """-> (context, {(approach, netns, sockets, targets): [times in ms]}, errors)"""
-    with open(path) as f:
-        doc = json.load(f)
+    """-> (context, {(approach, netns, sockets, targets): [times in ms]},
+    errors {approach: (status, reason)}: the approaches not timed)"""
+    ctx, timed, not_timed = sockbench_results.load(path)
     series = collections.defaultdict(list)
-    errors = {}
-    for b in doc.get("benchmarks", []):
-        m = NAME_RE.match(b.get("name", ""))
-        if not m or b.get("run_type") != "iteration":
-            continue
-        key = (m["approach"], int(m["netns"]), int(m["sockets"]), int(m["per"]) * int(m["tns"]))
-        if b.get("error_occurred"):
-            errors[m["approach"]] = b.get("error_message", "")
-            continue
-        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ms")]
-        series[key].append(b["real_time"] * scale)
-    return doc.get("context", {}), series, errors
+    for (approach, scenario), times in timed.items():
+        m = SCENARIO_RE.match(scenario)
+        series[(approach, int(m["netns"]), int(m["sockets"]), int(m["per"]) * int(m["tns"]))] = times
+    errors = {e["approach"]: (e["status"], e["reason"]) for e in not_timed}
+    return ctx, series, errors
+
+
+def not_timed_label(errors):
+    """"unsupported here: a, b; failed here: c": what the panel does not draw."""
+    parts = []
+    for status in ("unsupported", "failed"):
+        names = sorted(a for a, (st, _why) in errors.items() if st == status)
+        if names:
+            parts.append(f"{status} here: " + ", ".join(names))
+    return "; ".join(parts)
 
 
 def panel_title(ctx):
@@ -57,6 +65,67 @@ def panel_title(ctx):
     mode = "host" if vm == "none" else f"VM ({vm}{', emulated' if vm == 'tcg' else ''})"
     patch = ctx.get("patchset", "none")
     return f"{ctx.get('kernel_release', '?')} — {mode}\npatchset: {patch if len(patch) < 40 else patch[:37] + '...'}"
+
+
+def _fits(fig, text_artist, width):
+    renderer = fig.canvas.get_renderer()
+    return text_artist.get_window_extent(renderer).width <= width
+
+
+def fit_suptitle(fig, title, fontsize=12):
+    """The figure's title, on as many lines as it takes to fit the figure
+    (a single-panel figure is narrower than the title): whole, else broken
+    after its ': ', else wrapped at word boundaries."""
+    width = fig.get_figwidth() * fig.dpi * 0.96
+    head, sep, tail = title.partition(": ")
+    candidates = [title] + ([f"{head}:\n{tail}"] if sep else [])
+    candidates += ["\n".join(textwrap.wrap(title, w)) for w in range(len(title) - 1, 10, -4)]
+    for text in candidates:
+        t = fig.suptitle(text, fontsize=fontsize)
+        if _fits(fig, t, width):
+            break
+    return t
+
+
+def fit_xlabel(ax, text, fontsize=8):
+    """An x-axis label wrapped to the axes' width (a long 'unsupported here'
+    list would run past the panel, into its neighbour)."""
+    fig = ax.figure
+    # tight_layout narrows the axes a little afterwards: keep a margin.
+    width = ax.get_window_extent(fig.canvas.get_renderer()).width * 0.9
+    for w in range(len(text), 10, -4):
+        label = ax.set_xlabel("\n".join(textwrap.wrap(text, w)), fontsize=fontsize)
+        if _fits(fig, label, width):
+            break
+    return ax.xaxis.label
+
+
+def fit_xticklabels(ax, names, fontsize=8):
+    """Bar names under their bars: level when they fit side by side, else
+    turned just enough that neighbours stay apart (six approaches with long
+    names do not fit level in one panel). Turned labels are parallel
+    strips, one line high, their anchors one bar apart: they stay clear of
+    each other when that distance times sin(angle) exceeds the line."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    labels = ax.set_xticks(range(len(names)), names, fontsize=fontsize)
+    if len(names) < 2:
+        return labels
+    # Tick labels are laid out at draw time: measure the names themselves.
+    font = FontProperties(size=fontsize)
+    sizes = [renderer.get_text_width_height_descent(n, font, ismath=False) for n in names]
+    widest = max(w for w, _h, _d in sizes)
+    line = max(h for _w, h, _d in sizes)
+    # tight_layout narrows the axes a little afterwards: keep a margin.
+    x0, x1 = ax.get_xlim()  # (autoscaled to the bars on asking)
+    step = 0.85 * ax.get_window_extent(renderer).width / (x1 - x0)
+    if widest < 0.9 * step:
+        return labels
+    for rotation in (20, 30, 45, 60, 90):
+        if step * math.sin(math.radians(rotation)) > 1.5 * line:
+            break
+    return ax.set_xticks(range(len(names)), names, fontsize=fontsize, rotation=rotation,
+                         ha="right", rotation_mode="anchor")
 
 
 def draw(ax, series, xaxis, fixed_label):
@@ -110,24 +179,30 @@ def draw_bars(ax, series, errors):
     xs = list(range(len(order)))
     ax.bar(xs, [medians[i] for i in order], color=[colors[i] for i in order],
            yerr=[[lo[i] for i in order], [hi[i] for i in order]], capsize=4)
-    ax.set_xticks(xs, [names[i] for i in order], rotation=15, fontsize=8)
+    fit_xticklabels(ax, [names[i] for i in order])
     for x, i in zip(xs, order):
         m = medians[i]
         label = f"{m / 1e3:.2f} s" if m >= 1e3 else f"{m:.3g} ms"
-        ax.text(x + 0.08, m, label, ha="left", va="bottom", fontsize=8)
+        # Centred over the whisker's top: within its own bar's width, clear
+        # of the whisker and of the neighbours' labels.
+        ax.annotate(label, (x, m + hi[i]), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")
-    # Bars grow from well below the fastest one, so heights stay comparable.
-    ax.set_ylim(bottom=min(medians) / 10)
+    # Bars grow from well below the fastest one, so heights stay comparable;
+    # room above the slowest whisker for its label.
+    top = max(medians[i] + hi[i] for i in order)
+    ax.set_ylim(bottom=min(medians) / 10, top=top * 2.5)
     ax.set_ylabel("destruction time, median (ms)")
     ax.grid(True, axis="y", which="both", alpha=0.3)
     if errors:
-        # Under the axis, where no bar or bar label goes.
-        ax.set_xlabel("unsupported here: " + ", ".join(sorted(errors)), fontsize=8)
+        # Under the axis, where no bar or bar label goes, wrapped to the panel.
+        fit_xlabel(ax, not_timed_label(errors))
     return len(names)
 
 
-def plot_single_scenario(loaded, args):
-    """Bar chart per file, for results that hold one scenario each."""
+def single_scenario_figure(loaded, title=""):
+    """Bar chart per file, for results that hold one scenario each:
+    (name, figure), or None when nothing was timed."""
     fig, axes = plt.subplots(1, len(loaded), figsize=(6.4 * len(loaded), 4.8), squeeze=False)
     total = 0
     for ax, (path, ctx, series, errors) in zip(axes[0], loaded):
@@ -135,21 +210,51 @@ def plot_single_scenario(loaded, args):
         ax.set_title(panel_title(ctx), fontsize=9)
     if total == 0:
         plt.close(fig)
-        return []
+        return None
     workload = loaded[0][1].get("workload", "")
     scenario = sorted(loaded[0][2])[0] if loaded[0][2] else None
     what = (f" ({scenario[1]} netns, {scenario[2]} sockets, {scenario[3]} targets)"
             if scenario else "")
-    prefix = f"{args.title}, " if args.title else ""
-    fig.suptitle(f"{prefix}{workload}{what}: time to destroy the dying backend's sockets")
+    prefix = f"{title}, " if title else ""
+    fit_suptitle(fig, f"{prefix}{workload}{what}: time to destroy the dying backend's sockets")
     fig.tight_layout()
-    written = []
-    for ext in ("png", "svg"):
-        out = os.path.join(args.out_dir, f"{workload}-by-approach.{ext}")
-        fig.savefig(out, dpi=130)
-        written.append(out)
-    plt.close(fig)
-    return written
+    return f"{workload}-by-approach", fig
+
+
+def sweep_figure(loaded, xaxis, title=""):
+    """Lines over `xaxis` ("sockets" or "netns"), one panel per file:
+    (name, figure), or None when no scenario varies along it."""
+    fig, axes = plt.subplots(1, len(loaded), figsize=(6.4 * len(loaded), 4.8), squeeze=False)
+    total = 0
+    for ax, (path, ctx, series, errors) in zip(axes[0], loaded):
+        # A legend entry: wrapped, so the legend stays narrow.
+        fixed = "\n".join(textwrap.wrap(not_timed_label(errors), 40))
+        total += draw(ax, series, xaxis, fixed)
+        ax.set_title(panel_title(ctx), fontsize=9)
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:
+            # The approaches first, the note on what is not drawn last.
+            pairs = sorted(zip(handles, labels), key=lambda hl: hl[1] == fixed)
+            ax.legend([h for h, _l in pairs], [l for _h, l in pairs], fontsize=8, loc="best")
+    if total == 0:
+        plt.close(fig)
+        return None
+    workload = loaded[0][1].get("workload", "")
+    prefix = f"{title}, " if title else ""
+    fit_suptitle(fig, f"{prefix}{workload}: time to destroy the dying backend's sockets vs {xaxis}")
+    fig.tight_layout()
+    return f"{workload}-vs-{xaxis}", fig
+
+
+def figures(paths, title=""):
+    """Every figure plot.py draws of these result files: [(name, figure)]:
+    a sweep along sockets and/or namespaces, else one bar chart."""
+    loaded = [(p, *load(p)) for p in paths]
+    out = [f for f in (sweep_figure(loaded, x, title) for x in ("sockets", "netns")) if f]
+    if not out:
+        single = single_scenario_figure(loaded, title)
+        out = [single] if single else []
+    return out
 
 
 def main():
@@ -159,34 +264,14 @@ def main():
     ap.add_argument("--title", default="", help="figure title prefix")
     args = ap.parse_args()
 
-    loaded = [(p, *load(p)) for p in args.results]
     os.makedirs(args.out_dir, exist_ok=True)
     written = []
-    for xaxis in ("sockets", "netns"):
-        fig, axes = plt.subplots(1, len(loaded), figsize=(6.4 * len(loaded), 4.8), squeeze=False)
-        total = 0
-        for ax, (path, ctx, series, errors) in zip(axes[0], loaded):
-            fixed = ""
-            if errors:
-                fixed = "unsupported here: " + ", ".join(sorted(errors))
-            total += draw(ax, series, xaxis, fixed)
-            ax.set_title(panel_title(ctx), fontsize=9)
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=8, loc="best")
-        if total == 0:
-            plt.close(fig)
-            continue  # this sweep does not vary along this axis
-        workload = loaded[0][1].get("workload", "")
-        prefix = f"{args.title}, " if args.title else ""
-        fig.suptitle(f"{prefix}{workload}: time to destroy the dying backend's sockets vs {xaxis}")
-        fig.tight_layout()
+    for name, fig in figures(args.results, args.title):
         for ext in ("png", "svg"):
-            out = os.path.join(args.out_dir, f"{workload}-vs-{xaxis}.{ext}")
+            out = os.path.join(args.out_dir, f"{name}.{ext}")
             fig.savefig(out, dpi=130)
             written.append(out)
         plt.close(fig)
-    if not written:
-        written = plot_single_scenario(loaded, args)
     if not written:
         print("plot.py: nothing to plot (no timed, verified entries)")
     for w in written:
