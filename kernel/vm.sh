@@ -3,7 +3,8 @@
 # sockbench kernel, with the host's / shared read-only.
 #
 # Usage: kernel/vm.sh [--kernel PATH | --build] [--debug] [--series NAME | --tree DIR] [--cpus N]
-#                     [--memory SIZE] [--timeout SECONDS] [--rw DIR]... [--ro DIR]...
+#                     [--memory SIZE] [--timeout SECONDS] [--boot-timeout SECONDS]
+#                     [--rw DIR]... [--ro DIR]...
 #                     [--env NAME[=VALUE]]... [--console] [--keep]
 #                     -- COMMAND [ARGS...]
 #   --kernel PATH   boot this kernel image (bzImage or vmlinux)
@@ -12,7 +13,10 @@
 #   --series NAME   with --build: kernel/build.sh --series NAME (all, none, all-netns, ...)
 #   --tree DIR      with --build: build your own kernel checkout DIR (kernel/build.sh --tree)
 #   --cpus N        vCPUs (default 2)          --memory SIZE  RAM (default 4G)
-#   --timeout S     kill the guest after S seconds (default 1800)
+#   --timeout S     kill the guest after S seconds (each boot; default 1800)
+#   --boot-timeout S  a kernel that has not started init after S seconds
+#                   is described (vCPUs, backtraces) and booted once more
+#                   (default 600)
 #   --rw DIR        also make DIR writable in the guest (repeatable)
 #   --ro DIR        also show DIR read-only where the guest would hide it
 #                   (under /tmp or /run; repeatable)
@@ -30,7 +34,8 @@
 # Exit status: the command's, except
 #     3  the kernel logged a splat (WARNING, BUG, lockdep, KASAN, RCU stall,
 #        sleeping in atomic, ...); the offending lines are printed
-#   124  the guest did not finish within --timeout and was killed
+#   124  the guest did not finish within --timeout and was killed, or
+#        did not start init within --boot-timeout, twice
 #   125  vm.sh itself failed (bad usage, missing kernel, qemu failed, guest
 #        died without reporting the command's status)
 #   129/130/143  interrupted by SIGHUP/SIGINT/SIGTERM (the guest is stopped)
@@ -39,9 +44,13 @@
 # is used only if a test boot with it succeeds; the answer is cached per
 # kernel and host in $SOCKBENCH_CACHE/vm/). SOCKBENCH_CACHE as for build.sh.
 # SOCKBENCH_VM_SPLAT_ALLOW: extra regex of kernel lines not to count as splats.
+# SOCKBENCH_VM_FREEZE_BOOTS=N (for tests/vm/test_boot_stall.sh): the vCPUs
+# of the first N boots never start, so the boot watchdog must catch them.
 set -euo pipefail
 
 readonly EXIT_SPLAT=3 EXIT_TIMEOUT=124 EXIT_RUNNER=125
+# Boots tried before a guest that never starts init is a failure.
+readonly BOOT_ATTEMPTS=2
 readonly QEMU=qemu-system-x86_64
 # 9p payload size: large reads/writes in few round trips (what vm-notes used).
 readonly MSIZE=512000
@@ -56,18 +65,20 @@ source "$here/lib/common.sh"
 source "$here/lib/accel.sh"
 # shellcheck source=lib/shares.sh
 source "$here/lib/shares.sh"
+# shellcheck source=lib/boot_watch.sh
+source "$here/lib/boot_watch.sh"
 # shellcheck source=lib/splat.sh
 source "$here/lib/splat.sh"
 
 usage() {
-	sed -n '5,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit "${1:-$EXIT_RUNNER}"
 }
 
 # --- run directory and cleanup -------------------------------------------------
 # $run holds the job for the guest (shared as 9p tag "sbctl"), the console log
 # and the FIFOs that carry the guest command's stdout/stderr.
-run="" vm_pid="" probe_pid="" build_pid="" reader_pids=() exit_code=$EXIT_RUNNER keep=0 keep_run=0
+run="" vm_pid="" watch_pid="" probe_pid="" build_pid="" reader_pids=() exit_code=$EXIT_RUNNER keep=0 keep_run=0
 
 # shellcheck disable=SC2317 # used by the traps
 stop_pid() { # stop a process we started (it escalates to KILL itself) and reap it
@@ -80,6 +91,7 @@ cleanup() {
 	[[ -n $build_pid ]] && stop_pid "$build_pid"
 	[[ -n $probe_pid ]] && stop_pid "$probe_pid"
 	[[ -n $vm_pid ]] && stop_pid "$vm_pid"
+	[[ -n $watch_pid ]] && stop_pid "$watch_pid"
 	# Readers block in open() if qemu never opened its end of a FIFO.
 	for pid in "${reader_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	[[ -n $run ]] || return 0
@@ -164,9 +176,11 @@ write_job() {
 
 # --- qemu --------------------------------------------------------------------------
 # Sets qemu_rc and timed_out; all output of the guest command is copied out
-# when it returns.
+# when it returns. $1: extra qemu arguments for this boot (may be empty).
 run_qemu() {
-	local console_args append qemu_cmd fifo fifo_fd pid
+	local extra_args=("$@") console_args append qemu_cmd fifo fifo_fd pid
+	rm -f -- "$run/stdout" "$run/stderr" "$run/console" "$run/console.log" "$run/boot-stalled" \
+		"$run/status" "$run/timing" "$run/dmesg"
 	# Command stdout/stderr: virtio-serial ports -> FIFOs -> cat -> our stdout /
 	# stderr. The FIFO indirection works whatever our stdout is (tty, pipe, file,
 	# socket) and `wait` on the readers drains everything before we exit.
@@ -186,6 +200,8 @@ run_qemu() {
 	append="console=ttyS0 root=root rootfstype=9p"
 	append+=" rootflags=trans=virtio,version=9p2000.L,msize=$MSIZE,cache=loose ro"
 	append+=" init=$here/guest-init.sh panic=-1"
+	# The boot watchdog types sysrq 'l' and 'w' on a stalled guest's keyboard.
+	append+=" sysrq_always_enabled"
 
 	qemu_cmd=(
 		"$QEMU" "${accel_args[@]}" -m "$memory" -smp "$cpus"
@@ -196,6 +212,8 @@ run_qemu() {
 		-nic none
 		-kernel "$kernel" -append "$append"
 		"${console_args[@]}" -serial chardev:con
+		# The boot watchdog's way in (lib/boot_watch.sh).
+		-monitor "unix:${run//,/,,}/monitor.sock,server=on,wait=off"
 		-device virtio-serial-pci
 		-chardev "file,id=sbout,path=$run/stdout" -device "virtserialport,chardev=sbout,name=sockbench.stdout"
 		-chardev "file,id=sberr,path=$run/stderr" -device "virtserialport,chardev=sberr,name=sockbench.stderr"
@@ -204,6 +222,7 @@ run_qemu() {
 		-virtfs "local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=${run//,/,,},mount_tag=sbctl,security_model=none,multidevs=remap"
 		"${virtfs_args[@]}"
+		"${extra_args[@]}"
 	)
 
 	# timeout(1) enforces --timeout: TERM to qemu when it expires, KILL 10 s later
@@ -214,9 +233,13 @@ run_qemu() {
 	setpriv --pdeathsig KILL -- timeout --kill-after=10 "$timeout" \
 		setpriv --pdeathsig KILL -- "${qemu_cmd[@]}" </dev/null &
 	vm_pid=$!
+	watch_boot "$vm_pid" "$boot_timeout" &
+	watch_pid=$!
 	qemu_rc=0
 	wait "$vm_pid" || qemu_rc=$?
 	vm_pid=""
+	wait "$watch_pid" || true
+	watch_pid=""
 	timed_out=0
 	if ((qemu_rc == 124)); then
 		timed_out=1
@@ -255,7 +278,11 @@ verdict() {
 	fi
 	log "accel=$accel: ${boot_info}total ${wall} ms wall"
 
-	if ((timed_out)); then
+	if ((boot_stalls >= BOOT_ATTEMPTS)); then
+		keep_run=1
+		log "BOOT STALL: the kernel did not start init within ${boot_timeout}s in $boot_stalls boots (exit $EXIT_TIMEOUT)"
+		exit_code=$EXIT_TIMEOUT
+	elif ((timed_out)); then
 		keep_run=1
 		[[ -n $splats ]] && { log "kernel splats before the timeout:"; printf '%s\n' "$splats" >&2; }
 		log "last console lines:"
@@ -285,6 +312,7 @@ need_arg() { (($# >= 2)) || die "$1 needs an argument (see --help)"; }
 
 main() {
 	kernel="" build=0 debug=0 series="" tree="" cpus=2 memory=4G timeout=1800 console=0 keep=0
+	boot_timeout=600
 	rw_dirs=() ro_dirs=() env_args=()
 	local d start_ns
 	while (($#)); do
@@ -303,6 +331,8 @@ main() {
 		--memory=*) memory=${1#*=} ;;
 		--timeout) need_arg "$@"; timeout=$2; shift ;;
 		--timeout=*) timeout=${1#*=} ;;
+		--boot-timeout) need_arg "$@"; boot_timeout=$2; shift ;;
+		--boot-timeout=*) boot_timeout=${1#*=} ;;
 		--rw) need_arg "$@"; rw_dirs+=("$2"); shift ;;
 		--rw=*) rw_dirs+=("${1#*=}") ;;
 		--ro) need_arg "$@"; ro_dirs+=("$2"); shift ;;
@@ -322,6 +352,7 @@ main() {
 
 	[[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive integer, got '$cpus'"
 	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds, got '$timeout'"
+	[[ $boot_timeout =~ ^[1-9][0-9]*$ ]] || die "--boot-timeout must be a positive number of seconds, got '$boot_timeout'"
 	[[ $memory =~ ^[1-9][0-9]*[MGmg]?$ ]] || die "--memory must look like 4G or 2048M, got '$memory'"
 	[[ -n $kernel ]] && ((build)) && die "use either --kernel or --build, not both"
 	[[ -n $kernel ]] && ((debug)) && die "--debug selects the kernel to build; it cannot be combined with --kernel"
@@ -352,7 +383,19 @@ main() {
 
 	write_job
 	start_ns=$(date +%s%N)
-	run_qemu
+	boot_stalls=0
+	freeze_boots=${SOCKBENCH_VM_FREEZE_BOOTS:-0}
+	[[ $freeze_boots =~ ^[0-9]+$ ]] || die "SOCKBENCH_VM_FREEZE_BOOTS must be a number, got '$freeze_boots'"
+	while :; do
+		freeze=()
+		((boot_stalls < freeze_boots)) && freeze=(-S)
+		run_qemu "${freeze[@]}"
+		[[ -e $run/boot-stalled ]] || break
+		boot_stalls=$((boot_stalls + 1))
+		mv -- "$run/console.log" "$run/console-stall$boot_stalls.log"
+		((boot_stalls < BOOT_ATTEMPTS)) || break
+		log "BOOT STALL: booting once more (the command had not started)"
+	done
 	verdict $((($(date +%s%N) - start_ns) / 1000000))
 	exit "$exit_code"
 }
