@@ -15,3 +15,4 @@ ABSL_DECLARE_FLAG(std::string, hold_at);
 ABSL_DECLARE_FLAG(std::optional<int>, sockets);
 ABSL_DECLARE_FLAG(std::string, format);
 ABSL_DECLARE_FLAG(std::string, in);
+ABSL_DECLARE_FLAG(int, datapath_packets);

@@ -1,6 +1,7 @@
 // `sockbench lazy`: the lazy alternatives (docs/lazy.md), measured by when
 // each socket notices its backend is gone, beside a destroy approach on the
 // same small cluster.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "bench/flags.h"
 #include "harness/context.h"
 #include "harness/result_json.h"
+#include "lazy/approach.h"
+#include "lazy/datapath_cost.h"
 #include "lazy/registry.h"
 #include "lazy/runner.h"
 #include "lazy/workload.h"
@@ -79,6 +82,11 @@ int LazyCommand() {
     std::fprintf(stderr, "sockbench lazy: %s\n", std::string(names.status().message()).c_str());
     return 2;
   }
+  if (absl::GetFlag(FLAGS_datapath_packets) < 0) {
+    std::fprintf(stderr, "sockbench lazy: --datapath_packets must be 0 (do not measure) or more, got %d\n",
+                 absl::GetFlag(FLAGS_datapath_packets));
+    return 2;
+  }
   int reps = absl::GetFlag(FLAGS_repetitions) > 0 ? absl::GetFlag(FLAGS_repetitions) : w->repetitions;
   RunContext rctx = RunContext::Collect();
   std::string out = absl::GetFlag(FLAGS_out);
@@ -111,12 +119,38 @@ int LazyCommand() {
   ctx["set_retval_from_rto_cb"] = sr.ok() ? "loads" : std::string(sr.message());
   nlohmann::json doc = {{"context", ctx}, {"rows", nlohmann::json::array()}};
   for (const LazyRow& r : rows) doc["rows"].push_back(r.ToJson());
+  // What icmp_unreachable's table costs the datagrams it lets through.
+  std::string datapath_table;
+  const int packets = absl::GetFlag(FLAGS_datapath_packets);
+  if (packets > 0 && std::find(names->begin(), names->end(), "icmp_unreachable") != names->end()) {
+    DatapathCostOptions dopts;
+    dopts.packets = packets;
+    dopts.repetitions = std::max(3, reps);
+    std::printf("  datapath cost of the reject table: %d x %zu configurations x 2 families x %d datagrams\n",
+                dopts.repetitions, dopts.dead.size(), packets);
+    std::fflush(stdout);
+    absl::Status probe = MakeIcmpUnreachable()->Probe();
+    absl::StatusOr<std::vector<DatapathCostRow>> cost =
+        probe.ok() ? MeasureRejectTableCost(dopts) : absl::StatusOr<std::vector<DatapathCostRow>>(probe);
+    if (cost.ok()) {
+      doc["datapath_cost"] = DatapathCostJson(dopts, *cost);
+      datapath_table = DatapathCostTable(*cost);
+    } else if (!probe.ok()) {
+      doc["datapath_cost"] = {{"status", "unsupported"}, {"reason", std::string(probe.message())}};
+      datapath_table = absl::StrCat("datapath cost: unsupported: ", probe.message(), "\n");
+    } else {
+      doc["datapath_cost"] = {{"status", "failed"}, {"reason", std::string(cost.status().message())}};
+      datapath_table = absl::StrCat("datapath cost: FAILED: ", cost.status().message(), "\n");
+      ++failed;
+    }
+  }
   absl::Status st = WriteJsonFile(out, doc);
   if (!st.ok()) {
     std::fprintf(stderr, "sockbench lazy: %s\n", std::string(st.message()).c_str());
     return 1;
   }
   std::printf("\n%s", LazyTable(rows).c_str());
+  if (!datapath_table.empty()) std::printf("\n%s", datapath_table.c_str());
   if (failed) std::printf("%d row(s) failed\n", failed);
   std::printf("results: %s\n", out.c_str());
   return failed ? 1 : 0;

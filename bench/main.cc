@@ -36,6 +36,8 @@ ABSL_FLAG(std::string, out, "",
 ABSL_FLAG(std::string, format, "",
           "export: bmf (Bencher Metric Format) or gab (github-action-benchmark, customSmallerIsBetter)");
 ABSL_FLAG(std::string, in, "", "export: a result file of sockbench run (either schema version)");
+ABSL_FLAG(int, datapath_packets, 20000,
+          "lazy: datagrams per sample of the reject table's datapath cost (0: do not measure it)");
 // Unset means the command's own default (leak: 64, price: 8000), so that an
 // explicit --sockets 0 is an error, not a default.
 ABSL_FLAG(std::optional<int>, sockets, std::nullopt,
@@ -64,7 +66,7 @@ constexpr char kUsage[] =
     "  price [--approach LIST] [--sockets N] [--out FILE]\n"
     "                                 what connect() pays for approaches that record sockets at connect\n"
     "                                 time (UDP, TCP; IPv4, IPv6), against no programs\n"
-    "  lazy --workload FILE [--approach LIST] [--repetitions N] [--out FILE]\n"
+    "  lazy --workload FILE [--approach LIST] [--repetitions N] [--datapath_packets N] [--out FILE]\n"
     "                                 lazy alternatives (ICMP unreachable, RTO timeout): when each socket\n"
     "                                 notices its backend is gone, beside a destroy pass (docs/lazy.md)\n"
     "  export --format bmf|gab --in FILE [--out FILE]\n"

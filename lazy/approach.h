@@ -29,6 +29,9 @@ class Scene;
 // How the datapath answers a datagram to a dead backend.
 enum class IcmpKind : uint8_t { kPortUnreachable = 0, kHostUnreachable = 1, kAdminProhibited = 2 };
 const char* IcmpKindName(IcmpKind k);
+// icmp_unreachable's nft table in the node: the forward chain rejects UDP
+// to the (address, port) pairs of its sets reject4/reject6 with `kind`.
+std::string IcmpRejectRules(IcmpKind kind);
 
 struct LazyOptions {
   IcmpKind icmp = IcmpKind::kPortUnreachable;

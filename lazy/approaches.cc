@@ -34,25 +34,6 @@ class IcmpUnreachable : public LazyApproach {
  public:
   const char* name() const override { return "icmp_unreachable"; }
 
-  static std::string Table(IcmpKind kind) {
-    const char* v4 = kind == IcmpKind::kPortUnreachable ? "port-unreachable"
-                     : kind == IcmpKind::kHostUnreachable ? "host-unreachable"
-                                                          : "admin-prohibited";
-    const char* v6 = kind == IcmpKind::kPortUnreachable ? "port-unreachable"
-                     : kind == IcmpKind::kHostUnreachable ? "addr-unreachable"
-                                                          : "admin-prohibited";
-    return absl::StrCat(
-        "table inet sockbench_icmp {\n"
-        "  set reject4 { type ipv4_addr . inet_service; }\n"
-        "  set reject6 { type ipv6_addr . inet_service; }\n"
-        "  chain forward {\n"
-        "    type filter hook forward priority -10; policy accept;\n"
-        "    meta l4proto udp ip daddr . udp dport @reject4 counter reject with icmp type ", v4, "\n",
-        "    meta l4proto udp ip6 daddr . udp dport @reject6 counter reject with icmpv6 type ", v6, "\n",
-        "  }\n"
-        "}\n");
-  }
-
   absl::Status Probe() override {
     if (probed_) return probe_;
     probed_ = true;
@@ -63,7 +44,7 @@ class IcmpUnreachable : public LazyApproach {
     absl::StatusOr<Nft> nft = Nft::Open(ns->get());
     if (!nft.ok()) return probe_ = nft.status();
     for (IcmpKind k : {IcmpKind::kPortUnreachable, IcmpKind::kHostUnreachable, IcmpKind::kAdminProhibited}) {
-      probe_ = nft->Run(Table(k));
+      probe_ = nft->Run(IcmpRejectRules(k));
       if (!probe_.ok()) return probe_;
       probe_ = nft->Run("delete table inet sockbench_icmp\n");
       if (!probe_.ok()) return probe_;
@@ -74,7 +55,7 @@ class IcmpUnreachable : public LazyApproach {
   absl::Status Prepare(const LazyEnv& env) override {
     SB_RETURN_IF_ERROR(Probe());
     scene_ = env.scene;
-    return scene_->node_nft().Run(Table(env.opts.icmp));
+    return scene_->node_nft().Run(IcmpRejectRules(env.opts.icmp));
   }
 
   // The agent's action: one set element per family, one nft transaction.
@@ -263,6 +244,25 @@ const char* IcmpKindName(IcmpKind k) {
     case IcmpKind::kAdminProhibited: return "admin-prohibited";
   }
   return "?";
+}
+
+std::string IcmpRejectRules(IcmpKind kind) {
+  const char* v4 = kind == IcmpKind::kPortUnreachable ? "port-unreachable"
+                   : kind == IcmpKind::kHostUnreachable ? "host-unreachable"
+                                                        : "admin-prohibited";
+  const char* v6 = kind == IcmpKind::kPortUnreachable ? "port-unreachable"
+                   : kind == IcmpKind::kHostUnreachable ? "addr-unreachable"
+                                                        : "admin-prohibited";
+  return absl::StrCat(
+      "table inet sockbench_icmp {\n"
+      "  set reject4 { type ipv4_addr . inet_service; }\n"
+      "  set reject6 { type ipv6_addr . inet_service; }\n"
+      "  chain forward {\n"
+      "    type filter hook forward priority -10; policy accept;\n"
+      "    meta l4proto udp ip daddr . udp dport @reject4 counter reject with icmp type ", v4, "\n",
+      "    meta l4proto udp ip6 daddr . udp dport @reject6 counter reject with icmpv6 type ", v6, "\n",
+      "  }\n"
+      "}\n");
 }
 
 std::unique_ptr<LazyApproach> MakeIcmpUnreachable() { return std::make_unique<IcmpUnreachable>(); }

@@ -57,6 +57,7 @@ class Scene {
   uint64_t pod_cookie(int i) const { return pod_cookies_[i]; }
   std::vector<int> PodFds() const;
   int node_fd() const { return node_.get(); }
+  int backends_fd() const { return backends_ns_.get(); }
   Nft& node_nft() { return *nft_; }
 
   // The backend becomes unreachable (drop at the node), then its process

@@ -30,6 +30,7 @@
 #include "harness/netns.h"
 #include "harness/unique_fd.h"
 #include "lazy/approach.h"
+#include "lazy/datapath_cost.h"
 #include "lazy/nft.h"
 #include "lazy/scene.h"
 
@@ -339,6 +340,35 @@ TEST(RtoCallback, SetRetvalVerdictIsRecorded) {
 // libnftables alone would print and exit(3) the process from nft_ctx_new()
 // (the guest kernel once did this to `sockbench probe`); Nft::Open must
 // return an error that names the socket instead.
+// The reject table's datapath cost (lazy/datapath_cost.h): every
+// configuration is sampled in every repetition, for both families, and each
+// sample's datagrams all reached the backend's closed port through the node
+// (the measurement itself fails otherwise).
+TEST(DatapathCost, EveryConfigurationIsSampledInEveryRepetition) {
+  if (absl::Status p = MakeIcmpUnreachable()->Probe(); !p.ok()) GTEST_SKIP() << "icmp_unreachable: " << p;
+  DatapathCostOptions opts;
+  opts.packets = 200;
+  opts.repetitions = 2;
+  absl::StatusOr<std::vector<DatapathCostRow>> rows = MeasureRejectTableCost(opts);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2 * opts.dead.size());
+  for (size_t i = 0; i < rows->size(); ++i) {
+    const DatapathCostRow& r = (*rows)[i];
+    SCOPED_TRACE(std::string(FamilyName(r.family)) + " " + r.Config());
+    EXPECT_EQ(r.family, i < opts.dead.size() ? Family::kIpv4 : Family::kIpv6);
+    EXPECT_EQ(r.dead, opts.dead[i % opts.dead.size()]);
+    ASSERT_EQ(r.ns.size(), 2u);
+    for (double ns : r.ns) EXPECT_GT(ns, 0);
+    EXPECT_EQ(r.extra_ns.size(), r.dead == DatapathCostOptions::kNoTable ? 0u : 2u);
+  }
+}
+
+TEST(DatapathCost, TheFirstConfigurationMustBeTheBaseline) {
+  DatapathCostOptions opts;
+  opts.dead = {0, DatapathCostOptions::kNoTable};
+  EXPECT_EQ(MeasureRejectTableCost(opts).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Nft, KernelWithoutNfnetlinkIsAnErrorNotAnExit) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
