@@ -48,6 +48,11 @@ void SetCounters(benchmark::State& state, const Scenario& scenario, const Repeti
   state.counters["unconnected_extra"] = static_cast<double>(r.verify.counts.unconnected_extra);
   state.counters["visited"] = static_cast<double>(r.stats.visited);
   state.counters["setup_seconds"] = scenario.setup_seconds();
+  if (r.churn) {
+    state.counters["churn_opened"] = static_cast<double>(r.churn->opened);
+    state.counters["churn_destroyed"] = static_cast<double>(r.churn->destroyed);
+    state.counters["churn_sends"] = static_cast<double>(r.churn->sends);
+  }
 }
 
 // One Google Benchmark repetition (one iteration) is one harness

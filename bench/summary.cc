@@ -65,6 +65,7 @@ nlohmann::json NotTimedDetails(const BenchmarkLog& log) {
                          {{"targets", log.targets}, {"destroyed", c.destroyed}, {"missed", c.missed},
                           {"extra", c.extra}, {"unconnected", c.unconnected},
                           {"unconnected_extra", c.unconnected_extra}}}};
+    if (rep.churn) d["churn"] = rep.churn->ToJson();
     if (std::string defect = KnownDefectShown(log); !defect.empty()) d["known_defect"] = defect;
     return d;
   }

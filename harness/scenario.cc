@@ -65,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Scenario>> Scenario::Build(const FleetPlan& plan,
   std::unique_ptr<Scenario> s(new Scenario(plan, std::move(*netns)));
   s->memory_before_ = std::move(before);
   s->cgroup_fd_ = env.cgroup_fd;
+  s->cgroup_path_ = env.cgroup_path;
   HoldPoint("namespaces");
   for (Destroyer* d : approaches) (void)s->Prepare(*d);  // recorded, reported per repetition
   HoldPoint("prepare");
@@ -115,6 +116,13 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
     if (!st.ok()) return Failed(Outcome::kRecreateFailed, absl::StrCat("re-creating targets: ", st.message()));
   }
   targets_fresh_ = false;
+  std::unique_ptr<Churn> churn;
+  if (plan_.scenario.churn.on()) {
+    absl::StatusOr<std::unique_ptr<Churn>> c =
+        Churn::Start(plan_.scenario.churn, netns_, plan_.scenario.backends, cgroup_path_);
+    if (!c.ok()) return Failed(Outcome::kVerifyError, absl::StrCat("churn could not start: ", c.status().message()));
+    churn = std::move(*c);
+  }
   HoldPoint("timed");
 
   Repetition r;
@@ -127,6 +135,16 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
     return r;
   }
   r.stats = *stats;
+  if (churn) {
+    absl::StatusOr<ChurnReport> cr = churn->Stop();
+    churn.reset();
+    if (!cr.ok()) {
+      r.outcome = Outcome::kVerifyError;
+      r.error = absl::StrCat("churn: ", cr.status().message());
+      return r;
+    }
+    r.churn = *cr;
+  }
   absl::StatusOr<VerifyResult> v = fleet_->Verify();
   if (!v.ok()) {
     r.outcome = Outcome::kVerifyError;
@@ -135,6 +153,14 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
   }
   r.verify = *v;
   const long targets = plan_.scenario.targets();
+  // A churned socket destroyed (its endpoint is alive) or any other
+  // surprise of the churn fails the repetition like an extra.
+  const bool churn_ok = !r.churn || (r.churn->destroyed == 0 && !r.churn->first_problem[0]);
+  if (v->ok(targets) && !churn_ok) {
+    r.outcome = Outcome::kVerifyFailed;
+    r.error = absl::StrFormat("verification failed: %d of the %d churned sockets destroyed; first: %s",
+                              r.churn->destroyed, r.churn->opened, r.churn->first_problem);
+  }
   if (!v->ok(targets)) {
     r.outcome = Outcome::kVerifyFailed;
     std::string senders;
@@ -144,6 +170,9 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
     r.error = absl::StrFormat("verification failed: %d of %d targets destroyed, %d missed, %d extra%s; first: %s",
                               v->counts.destroyed, targets, v->counts.missed, v->counts.extra, senders,
                               v->first_problem);
+    if (!churn_ok)
+      absl::StrAppendFormat(&r.error, "; and %d of the %d churned sockets destroyed (%s)", r.churn->destroyed,
+                            r.churn->opened, r.churn->first_problem);
   }
   return r;
 }

@@ -7,7 +7,10 @@
 //   RunRepetition(approach): re-create the targets and the unconnected
 //             senders (untimed; not before the
 //             first repetition, the fleet is fresh) -> time Destroy(target)
-//             -> verify every socket of the fleet (untimed).
+//             -> verify every socket of the fleet (untimed). With the
+//             workload's churn, a churn process (harness/churn.h) runs
+//             from before the timed call to after it, and the sockets it
+//             opened are checked too.
 //   ~Scenario(): the fleet goes (workers killed, sockets closed), then each
 //             prepared approach is Release()d, then the namespaces go.
 //
@@ -25,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "harness/churn.h"
 #include "harness/destroyer.h"
 #include "harness/fleet.h"
 #include "harness/fleet_plan.h"
@@ -48,6 +52,7 @@ struct Repetition {
   double seconds = 0;   // the timed Destroy(); 0 when it did not run
   DestroyStats stats;   // what the approach reported of its pass
   VerifyResult verify;  // what the fleet saw afterwards
+  std::optional<ChurnReport> churn;  // the workload's churn during the pass
   std::string error;    // what went wrong, as the result file reports it
   bool ok() const { return outcome == Outcome::kOk; }
   // Ran Destroy() and verified (its counters mean something).
@@ -110,6 +115,7 @@ class Scenario {
   FleetPlan plan_;
   NetnsSet netns_;
   int cgroup_fd_ = -1;
+  std::string cgroup_path_;
   std::map<Destroyer*, absl::Status> prepared_;
   std::unique_ptr<Fleet> fleet_;
   Target target_;

@@ -148,7 +148,7 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
     return absl::InvalidArgumentError(absl::StrFormat("workload %s: must be a JSON object", source));
 
   auto st = CheckKnownFields(doc, {"name", "description", "namespaces", "sockets", "mix",
-                                   "backends", "targets", "unconnected_senders", "repetitions"},
+                                   "backends", "targets", "unconnected_senders", "repetitions", "churn"},
                              "", err);
   if (!st.ok()) return st;
 
@@ -188,6 +188,28 @@ absl::StatusOr<Workload> ParseWorkload(const std::string& text, const std::strin
     auto u = OneInt(doc["unconnected_senders"], "unconnected_senders", 0, kMaxSockets, err);
     if (!u.ok()) return u.status();
     base.unconnected_per_netns = static_cast<int>(*u);
+  }
+  if (doc.contains("churn")) {
+    const json& c = doc["churn"];
+    if (!c.is_object())
+      return err("churn", Got("must be an object {\"opens_per_second\": N, \"max_open\": M, \"sending_share\": S}", c));
+    st = CheckKnownFields(c, {"opens_per_second", "max_open", "sending_share"}, "churn.", err);
+    if (!st.ok()) return st;
+    if (!c.contains("opens_per_second")) return err("churn.opens_per_second", "required field is missing");
+    auto rate = OneInt(c["opens_per_second"], "churn.opens_per_second", 1, 100000, err);
+    if (!rate.ok()) return rate.status();
+    base.churn.opens_per_second = static_cast<int>(*rate);
+    if (c.contains("max_open")) {
+      auto m = OneInt(c["max_open"], "churn.max_open", 1, 10000, err);
+      if (!m.ok()) return m.status();
+      base.churn.max_open = static_cast<int>(*m);
+    }
+    if (c.contains("sending_share")) {
+      const json& v = c["sending_share"];
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+        return err("churn.sending_share", Got("must be a number from 0 to 1", v));
+      base.churn.sending_share = v.get<double>();
+    }
   }
   if (doc.contains("mix")) {
     const json& mix = doc["mix"];

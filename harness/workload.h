@@ -17,6 +17,15 @@ constexpr int kMaxBackends = 1000;
 constexpr int kCombos = 4;  // tcp_ipv4, tcp_ipv6, udp_ipv4, udp_ipv6
 const char* ComboName(int combo);
 
+// Sockets opened and closed while each timed pass runs (harness/churn.h):
+// the world a production agent destroys in. Off when opens_per_second is 0.
+struct ChurnSpec {
+  int opens_per_second = 0;  // new sockets per second, round robin over namespaces and kinds
+  int max_open = 64;         // churned sockets open at once; the oldest closes first
+  double sending_share = 0;  // of the open churned sockets, the share sending every tick
+  bool on() const { return opens_per_second > 0; }
+};
+
 // One scenario as the workload states it (harness/scenario.h builds it).
 struct ScenarioSpec {
   std::string workload;       // workload name
@@ -31,6 +40,7 @@ struct ScenarioSpec {
   // targets, not among `sockets`; every approach must leave them alone
   // (cilium#48564).
   int unconnected_per_netns = 0;
+  ChurnSpec churn;
 
   long targets() const { return static_cast<long>(targets_per_netns) * target_namespaces; }
   long unconnected() const { return static_cast<long>(unconnected_per_netns) * target_namespaces; }

@@ -2,6 +2,7 @@
 // a miss when nothing was destroyed and an extra when too much was, or none
 // of sockbench's "verified" numbers would mean anything.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -30,8 +31,10 @@ int FailedParts() {
 
 // The scenario the benchmark builds, without a cgroup of its own;
 // `unconnected` senders of the dying backend in each target namespace.
-std::unique_ptr<Scenario> MakeRig(int ns, long sockets, int per, int tns, int unconnected = 0) {
+std::unique_ptr<Scenario> MakeRig(int ns, long sockets, int per, int tns, int unconnected = 0,
+                                  ChurnSpec churn = {}) {
   ScenarioSpec s;
+  s.churn = churn;
   s.namespaces = ns;
   s.sockets = sockets;
   s.targets_per_netns = per;
@@ -142,6 +145,68 @@ TEST(Fleet, VerificationSeesExtrasWhenALiveBackendIsDestroyedToo) {
   ASSERT_TRUE(v.ok());
   EXPECT_GT(v->counts.extra, 0);
   EXPECT_FALSE(v->ok(4));
+}
+
+// Churn during the pass (harness/churn.h): the sockets it opens and closes
+// to a live endpoint, in every namespace, survive the pass and are counted;
+// the targets are still destroyed exactly.
+TEST(Fleet, ChurnedSocketsSurviveThePassAndAreCounted) {
+  const ChurnSpec churn{.opens_per_second = 2000, .max_open = 32, .sending_share = 0.5};
+  auto rig = MakeRig(4, 200, 2, 2, 1, churn);
+  ASSERT_NE(rig, nullptr);
+  for (const char* name : {"sock_diag", "iter_per_netns"}) {
+    SCOPED_TRACE(name);
+    auto d = MakeDestroyer(name);
+    ASSERT_TRUE(d->Probe().ok());
+    ASSERT_TRUE(rig->Prepare(*d).ok());
+    Repetition r = rig->RunRepetition(*d);
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.verify.counts.destroyed, 4);
+    ASSERT_TRUE(r.churn.has_value());
+    EXPECT_GE(r.churn->opened, churn.max_open);  // the ones open when the pass began
+    EXPECT_EQ(r.churn->destroyed, 0);
+    EXPECT_GT(r.churn->sends, 0);
+    EXPECT_STREQ(r.churn->first_problem, "");
+    rig->Release(*d);
+  }
+}
+
+// An approach that also destroys the churn's live endpoint: the churned
+// sockets it destroyed fail the repetition, though every target is right.
+TEST(Fleet, ADestroyedChurnedSocketFailsTheRepetition) {
+  const ChurnSpec churn{.opens_per_second = 500, .max_open = 16};
+  auto rig = MakeRig(2, 100, 2, 2, 0, churn);
+  ASSERT_NE(rig, nullptr);
+  class AlsoChurn : public Destroyer {
+   public:
+    AlsoChurn(int backends) : inner_(MakeDestroyer("iter_per_netns")), backends_(backends) {}
+    const char* name() const override { return "iter_per_netns+churn"; }
+    absl::Status Probe() override { return inner_->Probe(); }
+    absl::StatusOr<DestroyStats> Destroy(const Target& target) override {
+      Target t = target;
+      t.tcp = t.udp = true;  // the churn has both; the plan's few targets may not
+      for (Family f : {Family::kIpv4, Family::kIpv6}) {
+        Endpoint e = BackendAddress((backends_ - 1) / 2, f);
+        e.port_be = htons(kChurnPort);
+        t.endpoints.push_back(e);
+      }
+      return inner_->Destroy(t);
+    }
+
+   private:
+    std::unique_ptr<Destroyer> inner_;
+    int backends_;
+  } d(rig->plan().scenario.backends);
+  ASSERT_TRUE(d.Probe().ok());
+  ASSERT_TRUE(rig->Prepare(d).ok());
+  Repetition r = rig->RunRepetition(d);
+  EXPECT_EQ(r.outcome, Outcome::kVerifyFailed);
+  EXPECT_EQ(r.verify.counts.destroyed, 4);
+  EXPECT_EQ(r.verify.counts.extra, 0);
+  ASSERT_TRUE(r.churn.has_value());
+  EXPECT_GE(r.churn->destroyed, churn.max_open);
+  EXPECT_NE(r.error.find("churned sockets destroyed"), std::string::npos) << r.error;
+  rig->Release(d);
 }
 
 // Destroys what the plan targets and every socket without a destination

@@ -149,7 +149,8 @@ INSTANTIATE_TEST_SUITE_P(
 // workload that sets every field.
 constexpr char kFull[] = R"({"name":"w","description":"d","namespaces":4,"sockets":100,
   "mix":{"tcp_ipv4":1,"tcp_ipv6":1,"udp_ipv4":1,"udp_ipv6":1},"backends":4,
-  "targets":{"per_netns":2,"namespaces":2},"unconnected_senders":3,"repetitions":3})";
+  "targets":{"per_netns":2,"namespaces":2},"unconnected_senders":3,"repetitions":3,
+  "churn":{"opens_per_second":100,"max_open":8,"sending_share":0.5}})";
 constexpr char kMissing[] = "<missing>";
 
 struct FieldCase {
@@ -187,6 +188,9 @@ TEST(Workload, EveryFieldSetParses) {
   EXPECT_EQ(w->scenarios.at(0).target_namespaces, 2);
   EXPECT_EQ(w->scenarios.at(0).unconnected_per_netns, 3);
   EXPECT_EQ(w->scenarios.at(0).unconnected(), 6);  // in each of the 2 target namespaces
+  EXPECT_EQ(w->scenarios.at(0).churn.opens_per_second, 100);
+  EXPECT_EQ(w->scenarios.at(0).churn.max_open, 8);
+  EXPECT_EQ(w->scenarios.at(0).churn.sending_share, 0.5);
 }
 
 class WorkloadFieldErrors : public ::testing::TestWithParam<FieldCase> {};
@@ -214,7 +218,7 @@ INSTANTIATE_TEST_SUITE_P(
     Missing, WorkloadFieldErrors,
     ::testing::Values(FieldCase{"name", kMissing}, FieldCase{"namespaces", kMissing},
                       FieldCase{"sockets", kMissing}, FieldCase{"targets", kMissing},
-                      FieldCase{"targets.per_netns", kMissing}),
+                      FieldCase{"targets.per_netns", kMissing}, FieldCase{"churn.opens_per_second", kMissing}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(
@@ -243,7 +247,11 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"repetitions", "\"3\""}, FieldCase{"repetitions", "null"},
         FieldCase{"repetitions", "[3]"}, FieldCase{"colour", "1", ""},
         FieldCase{"unconnected_senders", "\"2\""}, FieldCase{"unconnected_senders", "null"},
-        FieldCase{"unconnected_senders", "[2]"}),
+        FieldCase{"unconnected_senders", "[2]"},
+        FieldCase{"churn", "1"}, FieldCase{"churn", "[]"}, FieldCase{"churn", "null"},
+        FieldCase{"churn.rate", "1", ""},
+        FieldCase{"churn.opens_per_second", "\"100\""}, FieldCase{"churn.max_open", "null"},
+        FieldCase{"churn.sending_share", "\"half\""}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(
@@ -263,7 +271,10 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"targets.namespaces", "0"}, FieldCase{"targets.namespaces", "5", ""},  // > 4 namespaces
         FieldCase{"targets.namespaces", "8193"}, FieldCase{"targets.namespaces", "[1,0]", "0"},
         FieldCase{"repetitions", "0"}, FieldCase{"repetitions", "10001"}, FieldCase{"repetitions", "-3"},
-        FieldCase{"unconnected_senders", "-1"}, FieldCase{"unconnected_senders", "4000001"}),
+        FieldCase{"unconnected_senders", "-1"}, FieldCase{"unconnected_senders", "4000001"},
+        FieldCase{"churn.opens_per_second", "0"}, FieldCase{"churn.opens_per_second", "100001"},
+        FieldCase{"churn.max_open", "0"}, FieldCase{"churn.max_open", "10001"},
+        FieldCase{"churn.sending_share", "-0.1"}, FieldCase{"churn.sending_share", "1.5"}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(
@@ -274,13 +285,15 @@ INSTANTIATE_TEST_SUITE_P(
                       FieldCase{"backends", "2.5"}, FieldCase{"backends", "4.0"},
                       FieldCase{"targets.per_netns", "2.5"}, FieldCase{"targets.per_netns", "[1,1.5]", "1.5"},
                       FieldCase{"targets.namespaces", "1.5"}, FieldCase{"repetitions", "3.0"},
-                      FieldCase{"unconnected_senders", "1.5"}),
+                      FieldCase{"unconnected_senders", "1.5"}, FieldCase{"churn.opens_per_second", "10.5"},
+                      FieldCase{"churn.max_open", "8.0"}),
     CaseName);
 
 // Optional fields may be left out: the defaults apply, nothing is refused.
 TEST(Workload, OptionalFieldsMayBeMissing) {
   for (const char* f : {"description", "mix", "backends", "repetitions", "targets.namespaces",
-                        "mix.tcp_ipv4", "unconnected_senders"}) {
+                        "mix.tcp_ipv4", "unconnected_senders", "churn", "churn.max_open",
+                        "churn.sending_share"}) {
     auto w = Parse(WithField({f, kMissing}));
     EXPECT_TRUE(w.ok()) << f << ": " << w.status();
   }
