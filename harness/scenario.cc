@@ -161,6 +161,16 @@ Repetition Scenario::RunRepetition(Destroyer& d) {
     r.error = absl::StrFormat("verification failed: %d of the %d churned sockets destroyed; first: %s",
                               r.churn->destroyed, r.churn->opened, r.churn->first_problem);
   }
+  // Each socket at most once: the approach's successful destroy calls
+  // cannot outnumber the sockets seen destroyed (targets, extras, churned)
+  // unless one socket was destroyed twice.
+  const long seen = v->counts.destroyed + v->counts.extra + (r.churn ? r.churn->destroyed : 0);
+  if (r.ok() && v->ok(targets) && static_cast<long>(r.stats.destroyed) > seen) {
+    r.outcome = Outcome::kVerifyFailed;
+    r.error = absl::StrFormat(
+        "verification failed: %d successful destroy calls for %d sockets destroyed: a socket destroyed twice",
+        r.stats.destroyed, seen);
+  }
   if (!v->ok(targets)) {
     r.outcome = Outcome::kVerifyFailed;
     std::string senders;

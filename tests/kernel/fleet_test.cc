@@ -209,6 +209,36 @@ TEST(Fleet, ADestroyedChurnedSocketFailsTheRepetition) {
   rig->Release(d);
 }
 
+// More successful destroy calls than sockets seen destroyed is a socket
+// destroyed twice: an approach that reports one call more than it made
+// (the kernel refuses a second destroy of the same socket, so this is the
+// way such a bug would show) fails the repetition.
+TEST(Fleet, MoreDestroyCallsThanDestroyedSocketsFailTheRepetition) {
+  auto rig = MakeRig(2, 100, 2, 2);
+  ASSERT_NE(rig, nullptr);
+  class OneTooMany : public Destroyer {
+   public:
+    OneTooMany() : inner_(MakeDestroyer("iter_per_netns")) {}
+    const char* name() const override { return "iter_per_netns+1"; }
+    absl::Status Probe() override { return inner_->Probe(); }
+    absl::StatusOr<DestroyStats> Destroy(const Target& target) override {
+      absl::StatusOr<DestroyStats> st = inner_->Destroy(target);
+      if (st.ok()) st->destroyed++;
+      return st;
+    }
+
+   private:
+    std::unique_ptr<Destroyer> inner_;
+  } d;
+  ASSERT_TRUE(d.Probe().ok());
+  ASSERT_TRUE(rig->Prepare(d).ok());
+  Repetition r = rig->RunRepetition(d);
+  EXPECT_EQ(r.verify.counts.destroyed, 4);
+  EXPECT_EQ(r.outcome, Outcome::kVerifyFailed);
+  EXPECT_NE(r.error.find("a socket destroyed twice"), std::string::npos) << r.error;
+  rig->Release(d);
+}
+
 // Destroys what the plan targets and every socket without a destination
 // (0.0.0.0:0 and [::]:0: every unconnected UDP socket, the senders and the
 // backends' UDP servers), with iter_per_netns: the approach cilium#48564
