@@ -14,18 +14,10 @@
 # Exit 0 if all pass.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# Run directories (TMPDIR) live under $work: `pgrep -f "$work"` finds
-# exactly what this test started.
-work=$(mktemp -d /var/tmp/sockbench-test-boot-stall.XXXXXX)
-# shellcheck disable=SC2317 # invoked via trap
-cleanup() {
-	local p
-	for p in $(pgrep -f -- "$work" || true); do kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf -- "$work"
-}
-trap cleanup EXIT
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+# Run directories (TMPDIR) live under $work.
+make_work_dir boot-stall
 kernel=$("$repo/kernel/build.sh" | tail -n 1)
 mkdir "$work/tmp" "$work/out"
 

@@ -18,20 +18,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 (($# == 1)) || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 bin=$(realpath -- "$1")/sockbench
 [[ -x $bin ]] || { echo "FAIL: $bin not built" >&2; exit 1; }
-# The run directories (TMPDIR) and the result path live under $work, so
-# `pgrep -f "$work"` finds exactly what this test started.
-work=$(mktemp -d /var/tmp/sockbench-test-vm-signals.XXXXXX)
-pid=""
-# shellcheck disable=SC2317 # invoked via trap
-cleanup() {
-	[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null
-	local p
-	for p in $(pgrep -f -- "$work" || true); do kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf -- "$work"
-}
-trap cleanup EXIT
 # shellcheck source=checks.sh
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
+# The run directories (TMPDIR) and the result path live under $work.
+pid=""
+# shellcheck disable=SC2317 # invoked via trap
+stop_sockbench() { [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; }
+on_exit=stop_sockbench
+make_work_dir vm-signals
 kernel=$("$repo/kernel/build.sh" | tail -n 1)
 
 for sig in INT TERM HUP; do
