@@ -25,7 +25,7 @@ make_work_dir() {
 # shellcheck disable=SC2317 # invoked via trap
 remove_work_dir() {
 	local p
-	[[ -n ${on_exit:-} ]] && "$on_exit"
+	[[ -n ${on_exit:-} ]] && { "$on_exit" || true; }
 	for p in $(pgrep -f -- "$work" || true); do kill -KILL "$p" 2>/dev/null || true; done
 	rm -rf -- "$work"
 }
