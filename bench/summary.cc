@@ -1,8 +1,9 @@
 #include "bench/summary.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
+
+#include "harness/sample_stats.h"
 
 namespace sockbench {
 namespace {
@@ -30,16 +31,9 @@ Row Summarize(const BenchmarkLog& log) {
     r.visited = static_cast<double>(rep.stats.visited);
   }
   if (ms.empty()) return r;
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  r.min = ms.front();
-  r.median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
-  if (n > 1) {
-    double mean = 0, var = 0;
-    for (double v : ms) mean += v / n;
-    for (double v : ms) var += (v - mean) * (v - mean) / (n - 1);
-    r.cv = mean > 0 ? std::sqrt(var) / mean : 0;
-  }
+  r.min = *std::min_element(ms.begin(), ms.end());
+  r.median = Median(ms);
+  r.cv = Cv(ms);
   return r;
 }
 
